@@ -1,0 +1,138 @@
+/**
+ * An in-memory `Cache` with Redis's semantics, for tests, local development and single-process services.
+ * Time is read through Effect's `Clock`, so `TestClock.adjust` expires entries in tests.
+ *
+ * @since 0.1.0
+ */
+import { Duration, Effect, Layer, Schedule, type Scope } from "effect"
+import { Cache } from "./Cache.js"
+import { compileGlob } from "./internal/glob.js"
+import { incrementBy, NOT_AN_INTEGER, parseRedisInteger } from "./internal/integer.js"
+import { type Backend, type BackendFailure, makeCache } from "./internal/makeCache.js"
+
+/**
+ * @since 0.1.0
+ */
+export interface MemoryCacheOptions {
+  /** Prepended to every key, as with `RedisCache`. Default: none. */
+  readonly keyPrefix?: string | undefined
+  /**
+   * How often expired entries that nobody reads are swept from memory. Expiry itself is exact at every read;
+   * this only bounds memory. Default: 1 second.
+   */
+  readonly sweepInterval?: Duration.DurationInput | undefined
+}
+
+interface Entry {
+  value: string
+  /** Epoch milliseconds; the entry is live while `now <= expiresAt`, as in Redis's `keyIsExpired`. */
+  expiresAt: number | undefined
+}
+
+/**
+ * Builds an in-memory Cache whose sweeper fiber lives in the current scope.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: MemoryCacheOptions = {}): Effect.Effect<Cache.Service, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const store = new Map<string, Entry>()
+
+    const live = (key: string, now: number): Entry | undefined => {
+      const entry = store.get(key)
+      if (entry === undefined) return undefined
+      if (entry.expiresAt !== undefined && now > entry.expiresAt) {
+        store.delete(key)
+        return undefined
+      }
+      return entry
+    }
+
+    const withNow = <A>(f: (now: number) => A): Effect.Effect<A> =>
+      Effect.clockWith((clock) => Effect.sync(() => f(clock.unsafeCurrentTimeMillis())))
+
+    const expiresAt = (now: number, ttlMs: number | undefined) => (ttlMs === undefined ? undefined : now + ttlMs)
+
+    const sweep = withNow((now) => {
+      for (const [key, entry] of store) {
+        if (entry.expiresAt !== undefined && now > entry.expiresAt) store.delete(key)
+      }
+    })
+    yield* Effect.forkScoped(
+      Effect.repeat(sweep, Schedule.spaced(Duration.decode(options.sweepInterval ?? Duration.seconds(1)))),
+    )
+
+    const deleteMatching = (pattern: string) =>
+      withNow((now) => {
+        const glob = compileGlob(pattern)
+        let deleted = 0
+        for (const key of store.keys()) {
+          if (live(key, now) !== undefined && glob.matches(key)) {
+            store.delete(key)
+            deleted++
+          }
+        }
+        return deleted
+      })
+
+    const backend: Backend = {
+      get: (key) => withNow((now) => live(key, now)?.value ?? null),
+      getMany: (keys) => withNow((now) => keys.map((key) => live(key, now)?.value ?? null)),
+      set: (key, value, ttlMs) => withNow((now) => void store.set(key, { value, expiresAt: expiresAt(now, ttlMs) })),
+      setMany: (entries, ttlMs) =>
+        withNow((now) => {
+          const at = expiresAt(now, ttlMs)
+          for (const [key, value] of entries) store.set(key, { value, expiresAt: at })
+        }),
+      delete: (key) => withNow((now) => live(key, now) !== undefined && store.delete(key)),
+      exists: (key) => withNow((now) => live(key, now) !== undefined),
+      expire: (key, ttlMs) =>
+        withNow((now) => {
+          const entry = live(key, now)
+          if (entry === undefined) return false
+          if (ttlMs === "persist") entry.expiresAt = undefined
+          else if (ttlMs <= 0) store.delete(key)
+          else entry.expiresAt = now + ttlMs
+          return true
+        }),
+      pttl: (key) =>
+        withNow((now) => {
+          const entry = live(key, now)
+          if (entry === undefined) return -2
+          return entry.expiresAt === undefined ? -1 : entry.expiresAt - now
+        }),
+      incrBy: (key, amount, ttlMs) =>
+        Effect.flatten(
+          withNow((now): Effect.Effect<number, BackendFailure> => {
+            const entry = live(key, now)
+            const current = entry === undefined ? 0n : parseRedisInteger(entry.value)
+            if (current === undefined) return Effect.fail({ reason: "Command", detail: NOT_AN_INTEGER })
+            const next = incrementBy(current, amount)
+            if (typeof next === "string") return Effect.fail({ reason: "Command", detail: next })
+            if (entry === undefined) store.set(key, { value: String(next), expiresAt: expiresAt(now, ttlMs) })
+            else entry.value = String(next)
+            return Effect.succeed(Number(next))
+          }),
+        ),
+      deletePattern: deleteMatching,
+      flushAll: Effect.sync(() => store.clear()),
+      ping: Effect.succeed(true),
+    }
+    return makeCache(backend, options)
+  })
+
+/**
+ * The in-memory Cache as a Layer.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Cache, MemoryCache } from "effect-provider-cache"
+ *
+ * const program = Effect.flatMap(Cache, (cache) => cache.increment("visits"))
+ * Effect.runPromise(program.pipe(Effect.provide(MemoryCache.layer({ keyPrefix: "app:" }))))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: MemoryCacheOptions = {}): Layer.Layer<Cache> => Layer.scoped(Cache, make(options))

@@ -1,0 +1,225 @@
+/**
+ * The Redis `Cache`, on ioredis, configured to fail fast: no offline queue, no per-request retries, no
+ * re-sending of unanswered commands after a reconnect, a bounded reconnect delay, a command timeout, a
+ * circuit breaker, and writes that Redis refuses once their deadline has passed.
+ *
+ * @since 0.1.0
+ */
+import { Config, type ConfigError, Duration, Effect, Layer, Option, Redacted, Runtime, type Scope } from "effect"
+import { type Cluster, Redis, type RedisOptions } from "ioredis"
+import type { ConnectionOptions } from "node:tls"
+import { Cache } from "./Cache.js"
+import { makeRedisBackend, type RedisTuning } from "./internal/redisBackend.js"
+import { makeCache } from "./internal/makeCache.js"
+import { makeSecretScrubber } from "./internal/secrets.js"
+
+/**
+ * @since 0.1.0
+ */
+export interface RedisCacheOptions {
+  /** `redis://[user:password@]host:port[/db]` or `rediss://…` for TLS. Default `redis://127.0.0.1:6379`. */
+  readonly url?: string | Redacted.Redacted<string> | undefined
+  /** Prepended to every key. Default: none. */
+  readonly keyPrefix?: string | undefined
+  /** How long one command may take before it fails with `Timeout`. Default 500 ms. */
+  readonly commandTimeout?: Duration.DurationInput | undefined
+  /** How long establishing a connection may take. Default 2 seconds. */
+  readonly connectTimeout?: Duration.DurationInput | undefined
+  /** The cap of the exponential reconnect back-off. Default 500 ms. */
+  readonly maxReconnectDelay?: Duration.DurationInput | undefined
+  /** Consecutive connection/timeout failures that open the circuit breaker. Default 5. */
+  readonly breakerThreshold?: number | undefined
+  /** How long an open breaker fails calls at once before letting one probe through. Default 1 second. */
+  readonly breakerCooldown?: Duration.DurationInput | undefined
+  /** Extra TLS options (e.g. `ca`) for `rediss://` URLs. */
+  readonly tls?: ConnectionOptions | undefined
+}
+
+/** The defaults, in one place for the README and the Config variant. */
+export const defaults = {
+  url: "redis://127.0.0.1:6379",
+  commandTimeoutMs: 500,
+  connectTimeoutMs: 2_000,
+  maxReconnectDelayMs: 500,
+  breakerThreshold: 5,
+  breakerCooldownMs: 1_000,
+} as const
+
+const millis = (input: Duration.DurationInput | undefined, fallback: number) =>
+  input === undefined ? fallback : Duration.toMillis(Duration.decode(input))
+
+/** Turns the options into the numbers the backend runs on. */
+export const tuning = (options: RedisCacheOptions): RedisTuning => ({
+  commandTimeoutMs: millis(options.commandTimeout, defaults.commandTimeoutMs),
+  breakerThreshold: options.breakerThreshold ?? defaults.breakerThreshold,
+  breakerCooldownMs: millis(options.breakerCooldown, defaults.breakerCooldownMs),
+})
+
+/** The ioredis options that make a client fail fast instead of queueing and retrying. */
+export const failFastOptions = (options: RedisCacheOptions): RedisOptions => {
+  const maxDelay = millis(options.maxReconnectDelay, defaults.maxReconnectDelayMs)
+  return {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    enableAutoPipelining: true,
+    connectTimeout: millis(options.connectTimeout, defaults.connectTimeoutMs),
+    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 10), maxDelay),
+    reconnectOnError: () => false,
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
+  }
+}
+
+/**
+ * Acquires an ioredis client for the layer's scope: connects once (a failure is logged, not fatal, so the
+ * application boots without its cache), logs outages once rather than once per reconnect attempt, and on
+ * release quits within the command timeout or drops the socket.
+ *
+ * @since 0.1.0
+ */
+export const makeClient = (options: RedisCacheOptions = {}): Effect.Effect<Redis, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const url = Redacted.value(
+      options.url === undefined
+        ? Redacted.make(defaults.url)
+        : Redacted.isRedacted(options.url)
+          ? options.url
+          : Redacted.make(options.url),
+    )
+    const scrub = makeSecretScrubber(url)
+    const timeoutMs = tuning(options).commandTimeoutMs
+    const runtime = yield* Effect.runtime<never>()
+    const log = (effect: Effect.Effect<void>) => Runtime.runFork(runtime)(effect)
+
+    const client = yield* Effect.acquireRelease(
+      Effect.sync(() => new Redis(url, failFastOptions(options))),
+      (client) => closeClient(client, timeoutMs),
+    )
+
+    let healthy = true
+    client.on("error", (error: unknown) => {
+      if (!healthy) return
+      healthy = false
+      log(
+        Effect.logWarning("Redis connection error; cache operations fail fast until it recovers").pipe(
+          Effect.annotateLogs({ error: scrub(String(error instanceof Error ? error.message : error)) }),
+        ),
+      )
+    })
+    client.on("ready", () => {
+      if (healthy) return
+      healthy = true
+      log(Effect.logInfo("Redis connection ready"))
+    })
+
+    // A real-time bound (not Effect.timeout, which a TestClock would freeze): the layer must build either way.
+    const connected = yield* Effect.promise(() =>
+      raceTimeout(
+        client.connect().then(
+          () => true,
+          () => false,
+        ),
+        millis(options.connectTimeout, defaults.connectTimeoutMs) + 100,
+        false,
+      ),
+    )
+    if (!connected) {
+      yield* Effect.logWarning("Redis is not reachable at startup; the cache fails fast and keeps reconnecting")
+    }
+    return client
+  })
+
+const raceTimeout = <A>(promise: Promise<A>, ms: number, fallback: A): Promise<A> =>
+  new Promise<A>((resolve) => {
+    const timer = setTimeout(() => resolve(fallback), ms)
+    promise.then((value) => {
+      clearTimeout(timer)
+      resolve(value)
+    })
+  })
+
+/** QUIT lets Redis finish what it was sent; a hung or absent server gets the socket dropped after the timeout. */
+export const closeClient = (client: Redis | Cluster, timeoutMs: number) =>
+  Effect.promise(() =>
+    raceTimeout(
+      client.quit().then(
+        () => undefined,
+        () => undefined,
+      ),
+      timeoutMs,
+      undefined,
+    ),
+  ).pipe(Effect.ensuring(Effect.sync(() => client.disconnect(false))))
+
+/**
+ * Builds a Redis-backed Cache whose client lives in the current scope.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: RedisCacheOptions = {}): Effect.Effect<Cache.Service, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const client = yield* makeClient(options)
+    const backend = yield* makeRedisBackend(client, tuning(options), makeSecretScrubber(options.url))
+    return makeCache(backend, options)
+  })
+
+/**
+ * The Redis Cache as a Layer. The client is acquired with the layer and closed with its scope.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Redacted } from "effect"
+ * import { Cache, RedisCache } from "effect-provider-cache"
+ *
+ * const CacheLive = RedisCache.layer({ url: Redacted.make("redis://:s3cret@127.0.0.1:6379"), keyPrefix: "app:" })
+ * const program = Effect.flatMap(Cache, (cache) => cache.set("k", "v", { ttl: "5 minutes" }))
+ * Effect.runPromise(program.pipe(Effect.provide(CacheLive)))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export const layer = (options: RedisCacheOptions = {}): Layer.Layer<Cache> => Layer.scoped(Cache, make(options))
+
+/**
+ * Reads the options from configuration:
+ *
+ * | variable | default |
+ * | --- | --- |
+ * | `REDIS_URL` (redacted) | `redis://127.0.0.1:6379` |
+ * | `CACHE_KEY_PREFIX` | none |
+ * | `REDIS_COMMAND_TIMEOUT` (ms) | 500 |
+ * | `REDIS_CONNECT_TIMEOUT` (ms) | 2000 |
+ * | `REDIS_MAX_RECONNECT_DELAY` (ms) | 500 |
+ * | `REDIS_BREAKER_THRESHOLD` | 5 |
+ * | `REDIS_BREAKER_COOLDOWN` (ms) | 1000 |
+ *
+ * @since 0.1.0
+ */
+export const config: Config.Config<RedisCacheOptions> = Config.all({
+  url: Config.redacted("REDIS_URL").pipe(Config.withDefault(Redacted.make(defaults.url))),
+  keyPrefix: Config.string("CACHE_KEY_PREFIX").pipe(Config.option, Config.map(Option.getOrUndefined)),
+  commandTimeout: positiveMillis("REDIS_COMMAND_TIMEOUT", defaults.commandTimeoutMs),
+  connectTimeout: positiveMillis("REDIS_CONNECT_TIMEOUT", defaults.connectTimeoutMs),
+  maxReconnectDelay: positiveMillis("REDIS_MAX_RECONNECT_DELAY", defaults.maxReconnectDelayMs),
+  breakerThreshold: Config.integer("REDIS_BREAKER_THRESHOLD").pipe(
+    Config.withDefault(defaults.breakerThreshold),
+    Config.validate({ message: "must be a positive integer", validation: (n) => n > 0 }),
+  ),
+  breakerCooldown: positiveMillis("REDIS_BREAKER_COOLDOWN", defaults.breakerCooldownMs),
+})
+
+function positiveMillis(name: string, fallback: number): Config.Config<Duration.Duration> {
+  return Config.integer(name).pipe(
+    Config.withDefault(fallback),
+    Config.validate({ message: "must be a positive number of milliseconds", validation: (n) => n > 0 }),
+    Config.map(Duration.millis),
+  )
+}
+
+/**
+ * `layer` with its options read from `config` (environment variables by default).
+ *
+ * @since 0.1.0
+ */
+export const layerConfig: Layer.Layer<Cache, ConfigError.ConfigError> = Layer.unwrapEffect(Effect.map(config, layer))

@@ -1,0 +1,218 @@
+/**
+ * The part of a Cache that is the same for every backend: argument checks, key prefixing, JSON, result
+ * shapes, error context and spans. A backend only moves strings in and out of storage, with keys already
+ * prefixed and arguments already valid, so two backends cannot disagree on what is valid input.
+ */
+import { Duration, Effect, Either, Option } from "effect"
+import { Cache, CacheError, type CacheErrorReason, type IncrementOptions, type SetOptions } from "../Cache.js"
+import {
+  decodeJson,
+  encodeJson,
+  expireTtlMillis,
+  isStorableString,
+  isValidAmount,
+  writeTtlMillis,
+} from "./arguments.js"
+import { escapeGlob } from "./glob.js"
+
+/** Why a backend call failed, before the front adds the operation and the caller's key. */
+export interface BackendFailure {
+  readonly reason: CacheErrorReason
+  readonly detail?: string | undefined
+  readonly cause?: unknown
+}
+
+/** What a storage backend implements. Keys are prefixed; ttls are positive whole milliseconds. */
+export interface Backend {
+  readonly get: (key: string) => Effect.Effect<string | null, BackendFailure>
+  /** One value (or null) per key, in order. Never called with an empty array. */
+  readonly getMany: (keys: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string | null>, BackendFailure>
+  readonly set: (key: string, value: string, ttlMs: number | undefined) => Effect.Effect<void, BackendFailure>
+  /** All entries in one step; keys are distinct. Never called with an empty array. */
+  readonly setMany: (
+    entries: ReadonlyArray<readonly [string, string]>,
+    ttlMs: number | undefined,
+  ) => Effect.Effect<void, BackendFailure>
+  readonly delete: (key: string) => Effect.Effect<boolean, BackendFailure>
+  readonly exists: (key: string) => Effect.Effect<boolean, BackendFailure>
+  /** PEXPIRE (ms <= 0 deletes the key) or PERSIST; false when there is no such key. */
+  readonly expire: (key: string, ttlMs: number | "persist") => Effect.Effect<boolean, BackendFailure>
+  /** PTTL: -2 no key, -1 no expiry, otherwise remaining milliseconds. */
+  readonly pttl: (key: string) => Effect.Effect<number, BackendFailure>
+  /** INCRBY with an expiry set only when the key is created; fails when the result is not a safe integer. */
+  readonly incrBy: (key: string, amount: number, ttlMs: number | undefined) => Effect.Effect<number, BackendFailure>
+  /** Deletes every key matching a full (prefixed) glob pattern; the number deleted. */
+  readonly deletePattern: (pattern: string) => Effect.Effect<number, BackendFailure>
+  /** FLUSHDB. Only called when there is no key prefix. */
+  readonly flushAll: Effect.Effect<void, BackendFailure>
+  readonly ping: Effect.Effect<boolean, BackendFailure>
+}
+
+/** Options every Cache layer takes. */
+export interface FrontOptions {
+  readonly keyPrefix?: string | undefined
+}
+
+const invalid = (operation: string, key: string | undefined, detail: string) =>
+  new CacheError({ reason: "InvalidArgument", operation, key, detail })
+
+const contextualize =
+  (operation: string, key?: string) =>
+  (failure: BackendFailure): CacheError =>
+    new CacheError({ reason: failure.reason, operation, key, detail: failure.detail, cause: failure.cause })
+
+const toEntries = (
+  entries: Iterable<readonly [string, string]> | Readonly<Record<string, string>>,
+): ReadonlyArray<readonly [string, string]> =>
+  Symbol.iterator in entries
+    ? Array.from(entries as Iterable<readonly [string, string]>)
+    : Object.entries(entries as Readonly<Record<string, string>>)
+
+/** Builds the `Cache` service over a backend. */
+export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.Service => {
+  const prefix = options.keyPrefix ?? ""
+  const withPrefix = prefix === "" ? (key: string) => key : (key: string) => prefix + key
+  const escapedPrefix = escapeGlob(prefix)
+
+  const checkKey = (operation: string, key: string): CacheError | undefined =>
+    isStorableString(key) ? undefined : invalid(operation, undefined, "key must be a well-formed UTF-16 string")
+
+  const get = (key: string) => {
+    const bad = checkKey("get", key)
+    if (bad) return Effect.fail(bad)
+    return backend.get(withPrefix(key)).pipe(
+      Effect.map(Option.fromNullable),
+      Effect.mapError(contextualize("get", key)),
+      Effect.withSpan("Cache.get"),
+    )
+  }
+
+  const getJson = (key: string) => {
+    const bad = checkKey("getJson", key)
+    if (bad) return Effect.fail(bad)
+    return backend.get(withPrefix(key)).pipe(
+      Effect.mapError(contextualize("getJson", key)),
+      Effect.flatMap((text) => {
+        if (text === null) return Effect.succeed(Option.none())
+        const parsed = decodeJson(text)
+        return Either.isRight(parsed)
+          ? Effect.succeed(Option.some(parsed.right))
+          : Effect.fail(new CacheError({ reason: "Serialization", operation: "getJson", key, detail: parsed.left }))
+      }),
+      Effect.withSpan("Cache.getJson"),
+    )
+  }
+
+  const writeString = (operation: string, key: string, value: string, options: SetOptions | undefined) => {
+    const bad = checkKey(operation, key)
+    if (bad) return Effect.fail(bad)
+    if (!isStorableString(value)) return Effect.fail(invalid(operation, key, "value must be a well-formed UTF-16 string"))
+    const ttl = writeTtlMillis(options?.ttl)
+    if (Either.isLeft(ttl)) return Effect.fail(invalid(operation, key, ttl.left))
+    return backend.set(withPrefix(key), value, ttl.right).pipe(Effect.mapError(contextualize(operation, key)))
+  }
+
+  const set = (key: string, value: string, options?: SetOptions) =>
+    writeString("set", key, value, options).pipe(Effect.withSpan("Cache.set"))
+
+  const setJson = (key: string, value: unknown, options?: SetOptions) => {
+    const json = encodeJson(value)
+    if (Either.isLeft(json)) {
+      return Effect.fail(new CacheError({ reason: "Serialization", operation: "setJson", key, detail: json.left }))
+    }
+    return writeString("setJson", key, json.right, options).pipe(Effect.withSpan("Cache.setJson"))
+  }
+
+  const keyed =
+    <A>(operation: string, run: (prefixedKey: string) => Effect.Effect<A, BackendFailure>) =>
+    (key: string): Effect.Effect<A, CacheError> => {
+      const bad = checkKey(operation, key)
+      if (bad) return Effect.fail(bad)
+      return run(withPrefix(key)).pipe(Effect.mapError(contextualize(operation, key)), Effect.withSpan(`Cache.${operation}`))
+    }
+
+  const expire = (key: string, ttl: Duration.DurationInput) => {
+    const millis = expireTtlMillis(ttl)
+    if (Either.isLeft(millis)) return Effect.fail(invalid("expire", key, millis.left))
+    return keyed("expire", (k) => backend.expire(k, millis.right))(key)
+  }
+
+  const ttl = keyed("ttl", (k) =>
+    Effect.map(backend.pttl(k), (ms) => (ms < 0 ? Option.none() : Option.some(Duration.millis(ms)))),
+  )
+
+  const incrBy = (operation: string, key: string, amount: number, options: IncrementOptions | undefined) => {
+    if (!isValidAmount(amount)) return Effect.fail(invalid(operation, key, "amount must be a safe integer"))
+    const ttl = writeTtlMillis(options?.ttl)
+    if (Either.isLeft(ttl)) return Effect.fail(invalid(operation, key, ttl.left))
+    return keyed(operation, (k) => backend.incrBy(k, amount, ttl.right))(key)
+  }
+
+  const deletePattern = (pattern: string) => {
+    if (!isStorableString(pattern)) {
+      return Effect.fail(invalid("deletePattern", undefined, "pattern must be a well-formed UTF-16 string"))
+    }
+    return backend
+      .deletePattern(escapedPrefix + pattern)
+      .pipe(Effect.mapError(contextualize("deletePattern")), Effect.withSpan("Cache.deletePattern"))
+  }
+
+  const flush = (
+    prefix === "" ? backend.flushAll : Effect.asVoid(backend.deletePattern(`${escapedPrefix}*`))
+  ).pipe(Effect.mapError(contextualize("flush")), Effect.withSpan("Cache.flush"))
+
+  const getMany = (keys: Iterable<string>) => {
+    const distinct = Array.from(new Set(keys))
+    for (const key of distinct) {
+      const bad = checkKey("getMany", key)
+      if (bad) return Effect.fail(bad)
+    }
+    if (distinct.length === 0) return Effect.succeed(new Map<string, Option.Option<string>>())
+    return backend.getMany(distinct.map(withPrefix)).pipe(
+      Effect.map((values) => {
+        const result = new Map<string, Option.Option<string>>()
+        distinct.forEach((key, i) => result.set(key, Option.fromNullable(values[i] ?? null)))
+        return result as ReadonlyMap<string, Option.Option<string>>
+      }),
+      Effect.mapError(contextualize("getMany")),
+      Effect.withSpan("Cache.getMany"),
+    )
+  }
+
+  const setMany = (
+    entries: Iterable<readonly [string, string]> | Readonly<Record<string, string>>,
+    options?: SetOptions,
+  ) => {
+    const ttl = writeTtlMillis(options?.ttl)
+    if (Either.isLeft(ttl)) return Effect.fail(invalid("setMany", undefined, ttl.left))
+    // Later entries win, as with MSET; de-duplicating keeps the backend's "distinct keys" contract.
+    const byKey = new Map<string, string>()
+    for (const [key, value] of toEntries(entries)) {
+      if (!isStorableString(key)) return Effect.fail(invalid("setMany", undefined, "key must be a well-formed UTF-16 string"))
+      if (!isStorableString(value)) return Effect.fail(invalid("setMany", key, "value must be a well-formed UTF-16 string"))
+      byKey.set(withPrefix(key), value)
+    }
+    if (byKey.size === 0) return Effect.void
+    return backend
+      .setMany(Array.from(byKey), ttl.right)
+      .pipe(Effect.mapError(contextualize("setMany")), Effect.withSpan("Cache.setMany"))
+  }
+
+  return Cache.of({
+    get,
+    getJson,
+    set,
+    setJson,
+    delete: keyed("delete", backend.delete),
+    exists: keyed("exists", backend.exists),
+    expire,
+    ttl,
+    increment: (key, amount = 1, options) => incrBy("increment", key, amount, options),
+    decrement: (key, amount = 1, options) => incrBy("decrement", key, 0 - amount, options),
+    flush,
+    ping: backend.ping.pipe(Effect.mapError(contextualize("ping")), Effect.withSpan("Cache.ping")),
+    deletePattern,
+    getMany,
+    setMany,
+  })
+}

@@ -1,0 +1,271 @@
+/**
+ * The Redis backend: turns `Backend` calls into ioredis commands with a timeout, a circuit breaker and
+ * deadline-guarded writes. Works on a single Redis and, through `Topology`, on a Redis Cluster.
+ */
+import { Effect, type Scope } from "effect"
+import type { Cluster, Redis } from "ioredis"
+import { makeCircuitBreaker } from "./CircuitBreaker.js"
+import { makeGetBatcher } from "./GetBatcher.js"
+import { NOT_AN_INTEGER, WOULD_OVERFLOW } from "./integer.js"
+import type { Backend, BackendFailure } from "./makeCache.js"
+import * as Scripts from "./scripts.js"
+
+export interface RedisTuning {
+  readonly commandTimeoutMs: number
+  readonly breakerThreshold: number
+  readonly breakerCooldownMs: number
+}
+
+/** Where keys live: which may share a multi-key command, and which nodes a SCAN must visit. */
+export interface Topology {
+  /** Groups of indices into `keys` whose keys may share one multi-key command. */
+  readonly group: (keys: ReadonlyArray<string>) => ReadonlyArray<ReadonlyArray<number>>
+  /** The nodes holding data (every master in a cluster). */
+  readonly masters: () => ReadonlyArray<Redis>
+}
+
+/** A single Redis: every key may share a command; SCAN visits the one node. */
+export const singleNode = (client: Redis): Topology => ({
+  group: (keys) => [keys.map((_, i) => i)],
+  masters: () => [client],
+})
+
+const SCRIPT_PREFIX = "effectCache"
+const MGET_CHUNK = 10_000
+const SET_CHUNK = 5_000
+const SCAN_COUNT = 10_000
+
+class TimeoutMarker {
+  constructor(readonly ms: number) {}
+}
+
+type ScriptName = "set" | "setMany" | "del" | "unlink" | "expire" | "incrBy" | "flushDb"
+
+type ScriptCaller = (
+  client: Redis | Cluster,
+  name: ScriptName,
+  keys: ReadonlyArray<string>,
+  args: ReadonlyArray<string | number>,
+) => Promise<unknown>
+
+const defineScripts = (client: Redis | Cluster): ScriptCaller => {
+  const definitions: Record<ScriptName, Scripts.ScriptDefinition> = {
+    set: Scripts.set,
+    setMany: Scripts.setMany,
+    del: Scripts.del,
+    unlink: Scripts.unlink,
+    expire: Scripts.expire,
+    incrBy: Scripts.incrBy,
+    flushDb: Scripts.flushDb,
+  }
+  for (const [name, definition] of Object.entries(definitions)) {
+    client.defineCommand(SCRIPT_PREFIX + name, definition)
+  }
+  return (target, name, keys, args) => {
+    // biome-ignore lint/suspicious/noExplicitAny: ioredis adds defineCommand methods dynamically
+    const command = (target as any)[SCRIPT_PREFIX + name] as (...a: Array<unknown>) => Promise<unknown>
+    const fixed = definitions[name].numberOfKeys !== undefined
+    return fixed ? command.call(target, ...keys, ...args) : command.call(target, keys.length, ...keys, ...args)
+  }
+}
+
+/** Maps anything ioredis rejects with to a reason and a scrubbed detail; the original error is dropped. */
+export const classifier =
+  (scrub: (text: string) => string) =>
+  (error: unknown): BackendFailure => {
+    if (error instanceof TimeoutMarker) return { reason: "Timeout", detail: `no reply within ${error.ms} ms` }
+    const message = scrub(error instanceof Error ? error.message : String(error))
+    const firstLine = message.split("\n")[0]!.replace(/ script: .*$/, "")
+    const name = error instanceof Error ? error.name : ""
+    if (name !== "ReplyError") return { reason: "Connection", detail: firstLine, cause: new Error(firstLine) }
+    if (firstLine.startsWith(Scripts.DEADLINE_ERROR)) return { reason: "Timeout", detail: firstLine }
+    if (/^(NOAUTH|WRONGPASS|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOPERM)/.test(firstLine)) {
+      return { reason: "Connection", detail: firstLine, cause: new Error(firstLine) }
+    }
+    const detail = firstLine.includes("not an integer")
+      ? NOT_AN_INTEGER
+      : firstLine.includes("overflow")
+        ? WOULD_OVERFLOW
+        : firstLine.replace(/^ERR /, "")
+    return { reason: "Command", detail, cause: new Error(firstLine) }
+  }
+
+/** Builds the backend over a connected (or connecting) client. */
+export const makeRedisBackend = (
+  client: Redis | Cluster,
+  tuning: RedisTuning,
+  scrub: (text: string) => string,
+  topology: Topology = singleNode(client as Redis),
+): Effect.Effect<Backend, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const timeoutMs = tuning.commandTimeoutMs
+    const classify = classifier(scrub)
+    const script = defineScripts(client)
+    // Network time is real time: the breaker's cool-down runs on the wall clock even under a TestClock.
+    const breaker = makeCircuitBreaker(
+      { failureThreshold: tuning.breakerThreshold, cooldownMs: tuning.breakerCooldownMs },
+      Date.now,
+    )
+    const serverClock = yield* trackServerClock(client)
+
+    const withTimeout = <A>(promise: Promise<A>): Promise<A> =>
+      new Promise<A>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new TimeoutMarker(timeoutMs)), timeoutMs)
+        promise.then(
+          (value) => {
+            clearTimeout(timer)
+            resolve(value)
+          },
+          (error) => {
+            clearTimeout(timer)
+            reject(error)
+          },
+        )
+      })
+
+    // One timer per command instead of Effect.timeout's extra fiber: this is the hot path.
+    const call = <A>(run: () => Promise<A>): Effect.Effect<A, BackendFailure> =>
+      breaker.protect(Effect.tryPromise({ try: () => withTimeout(run()), catch: classify }))
+
+    /** The server-clock instant after which a write sent now must not run (see scripts.ts). */
+    const deadline = () => serverClock.deadline(timeoutMs)
+
+    const batcher = makeGetBatcher({
+      mget: (keys) => client.mget(...keys),
+      group: topology.group,
+      classify,
+      timeoutMs,
+      maxBatch: 1_000,
+    })
+
+    const inGroups = <A>(
+      keys: ReadonlyArray<string>,
+      chunk: number,
+      run: (indices: ReadonlyArray<number>) => Promise<A>,
+    ): Promise<Array<A>> => {
+      const calls: Array<Promise<A>> = []
+      for (const group of topology.group(keys)) {
+        for (let start = 0; start < group.length; start += chunk) {
+          calls.push(withTimeout(run(group.slice(start, start + chunk))))
+        }
+      }
+      return Promise.all(calls)
+    }
+
+    const scanAndUnlink = async (node: Redis, pattern: string): Promise<number> => {
+      const unlinks: Array<Promise<number>> = []
+      try {
+        let cursor = "0"
+        do {
+          const [next, keys] = await withTimeout(node.scan(cursor, "MATCH", pattern, "COUNT", SCAN_COUNT))
+          cursor = next
+          if (keys.length === 0) continue
+          for (const group of topology.group(keys)) {
+            const batch = group.map((i) => keys[i]!)
+            unlinks.push(withTimeout(script(node, "unlink", batch, [deadline()]) as Promise<number>))
+          }
+        } while (cursor !== "0")
+      } finally {
+        // Whatever happens to the scan, every UNLINK already sent gets a handler.
+        for (const unlink of unlinks) unlink.catch(() => undefined)
+      }
+      const counts = await Promise.all(unlinks)
+      return counts.reduce((a, b) => a + b, 0)
+    }
+
+    const backend: Backend = {
+      get: (key) => breaker.protect(batcher.get(key)),
+      getMany: (keys) =>
+        call(async () => {
+          const values: Array<string | null> = new Array(keys.length).fill(null)
+          await inGroups(keys, MGET_CHUNK, async (indices) => {
+            const found = await client.mget(...indices.map((i) => keys[i]!))
+            indices.forEach((index, j) => {
+              values[index] = found[j] ?? null
+            })
+          })
+          return values
+        }),
+      set: (key, value, ttlMs) =>
+        Effect.asVoid(call(() => script(client, "set", [key], [deadline(), value, ttlMs ?? ""]))),
+      setMany: (entries, ttlMs) =>
+        Effect.asVoid(
+          call(() =>
+            inGroups(
+              entries.map(([key]) => key),
+              SET_CHUNK,
+              (indices) =>
+                script(
+                  client,
+                  "setMany",
+                  indices.map((i) => entries[i]![0]),
+                  [deadline(), ttlMs ?? "", ...indices.map((i) => entries[i]![1])],
+                ),
+            ),
+          ),
+        ),
+      delete: (key) => Effect.map(call(() => script(client, "del", [key], [deadline()])), (n) => n === 1),
+      exists: (key) => Effect.map(call(() => client.exists(key)), (n) => n === 1),
+      expire: (key, ttlMs) =>
+        Effect.map(
+          call(() => script(client, "expire", [key], [deadline(), ttlMs === "persist" ? "persist" : Math.max(ttlMs, 0)])),
+          (n) => n === 1,
+        ),
+      pttl: (key) => call(() => client.pttl(key)),
+      incrBy: (key, amount, ttlMs) =>
+        Effect.map(
+          call(() => script(client, "incrBy", [key], [deadline(), amount, ttlMs ?? ""])),
+          (n) => Number(n),
+        ),
+      deletePattern: (pattern) =>
+        call(async () => {
+          const counts = await Promise.all(topology.masters().map((node) => scanAndUnlink(node, pattern)))
+          return counts.reduce((a, b) => a + b, 0)
+        }),
+      flushAll: call(() => Promise.all(topology.masters().map((node) => script(node, "flushDb", [], [deadline()])))).pipe(
+        Effect.asVoid,
+      ),
+      ping: Effect.map(
+        call(() => client.ping()),
+        (reply) => reply === "PONG",
+      ),
+    }
+    return backend
+  })
+
+/**
+ * Estimates the offset between this process's clock and the server's (TIME, halfway through the round
+ * trip) on every connect and every 30 seconds, so write deadlines can be stated in the server's clock.
+ */
+const trackServerClock = (client: Redis | Cluster) =>
+  Effect.gen(function* () {
+    let offsetMs = 0
+    let uncertaintyMs = 0
+    const sync = () => {
+      const sent = Date.now()
+      client.time().then(
+        ([seconds, micros]) => {
+          const received = Date.now()
+          offsetMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - (sent + received) / 2
+          uncertaintyMs = (received - sent) / 2
+        },
+        () => undefined,
+      )
+    }
+    client.on("ready", sync)
+    if (client.status === "ready") sync()
+    const interval = setInterval(() => {
+      if (client.status === "ready") sync()
+    }, 30_000)
+    interval.unref()
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        clearInterval(interval)
+        client.off("ready", sync)
+      }),
+    )
+    return {
+      deadline: (timeoutMs: number) => Math.floor(Date.now() + offsetMs + timeoutMs - uncertaintyMs - 1),
+    }
+  })
+

@@ -1,0 +1,433 @@
+/**
+ * The one suite every `Cache` layer must pass. Redis is the reference: the memory layer runs the same
+ * assertions, and `globCompare.test.ts` checks its glob matching against a real Redis.
+ */
+import { expect, layer } from "@effect/vitest"
+import { Duration, Effect, Exit, Layer, Option } from "effect"
+import { Cache, type CacheError, escapeGlob } from "../../src/index.js"
+
+export interface ContractOptions {
+  /** Lets time pass for expiry: `TestClock.adjust` for memory, a real sleep for Redis. */
+  readonly elapse: (ms: number) => Effect.Effect<void>
+  /** Whether entries may expire between two calls a few ms apart (real clocks: yes). */
+  readonly realTime: boolean
+}
+
+const failure = <A>(effect: Effect.Effect<A, CacheError>) => Effect.flip(effect)
+
+export const cacheContract = (name: string, cacheLayer: Layer.Layer<Cache>, options: ContractOptions) =>
+  layer(cacheLayer, { timeout: Duration.seconds(30) })(name, (it) => {
+    // Short real TTLs for Redis stay well above scheduling noise; TestClock makes them exact in memory.
+    const shortTtl = options.realTime ? 300 : 1_000
+    const pastShortTtl = shortTtl + (options.realTime ? 200 : 1)
+
+    it.effect("get of a missing key is none; set then get returns the value", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        expect(yield* cache.get("basic:missing")).toStrictEqual(Option.none())
+        yield* cache.set("basic:k", "v1")
+        expect(yield* cache.get("basic:k")).toStrictEqual(Option.some("v1"))
+        yield* cache.set("basic:k", "v2")
+        expect(yield* cache.get("basic:k")).toStrictEqual(Option.some("v2"))
+      }),
+    )
+
+    it.effect("keys and values: empty, unicode, whitespace, glob characters, __proto__", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        const keys = ["", "ключ:日本:🔑", "with space\nand newline\t", "glob*?[]\\{}", "__proto__", "constructor"]
+        for (const key of keys) {
+          yield* cache.set(key, `value of ${key}`)
+          expect(yield* cache.get(key)).toStrictEqual(Option.some(`value of ${key}`))
+        }
+        yield* cache.set("values:empty", "")
+        expect(yield* cache.get("values:empty")).toStrictEqual(Option.some(""))
+        const many = yield* cache.getMany(keys)
+        expect(Array.from(many.keys())).toStrictEqual(keys)
+        for (const key of keys) expect(many.get(key)).toStrictEqual(Option.some(`value of ${key}`))
+        for (const key of keys) expect(yield* cache.delete(key)).toBe(true)
+      }),
+    )
+
+    it.effect("strings with a lone surrogate are refused, not corrupted", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        const badValue = yield* failure(cache.set("surrogate:v", "a\uD800b"))
+        expect(badValue.reason).toBe("InvalidArgument")
+        expect(yield* cache.exists("surrogate:v")).toBe(false)
+        const badKey = yield* failure(cache.set("surrogate:\uDC00", "v"))
+        expect(badKey.reason).toBe("InvalidArgument")
+        // JSON escapes lone surrogates, so setJson stores and returns them exactly.
+        yield* cache.setJson("surrogate:json", { s: "a\uD800b" })
+        expect(yield* cache.getJson("surrogate:json")).toStrictEqual(Option.some({ s: "a\uD800b" }))
+      }),
+    )
+
+    it.effect("set with a ttl expires the key; set without ttl removes an existing ttl", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        yield* cache.set("ttl:a", "v", { ttl: Duration.millis(shortTtl) })
+        const remaining = yield* cache.ttl("ttl:a")
+        expect(Option.isSome(remaining)).toBe(true)
+        const ms = Duration.toMillis(Option.getOrThrow(remaining))
+        expect(ms).toBeGreaterThan(0)
+        expect(ms).toBeLessThanOrEqual(shortTtl)
+
+        yield* cache.set("ttl:b", "v", { ttl: Duration.millis(shortTtl) })
+        yield* cache.set("ttl:b", "w")
+        expect(yield* cache.ttl("ttl:b")).toStrictEqual(Option.none())
+
+        yield* options.elapse(pastShortTtl)
+        expect(yield* cache.get("ttl:a")).toStrictEqual(Option.none())
+        expect(yield* cache.exists("ttl:a")).toBe(false)
+        expect(yield* cache.ttl("ttl:a")).toStrictEqual(Option.none())
+        expect(yield* cache.get("ttl:b")).toStrictEqual(Option.some("w"))
+      }),
+    )
+
+    it.effect("ttl accepts DurationInput forms and keeps millisecond precision", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        yield* cache.set("ttlforms:string", "v", { ttl: "30 minutes" })
+        const minutes = Duration.toMillis(Option.getOrThrow(yield* cache.ttl("ttlforms:string")))
+        expect(minutes).toBeGreaterThan(30 * 60_000 - 5_000)
+        expect(minutes).toBeLessThanOrEqual(30 * 60_000)
+        // A live key is never reported as "no expiry", even with under a second left.
+        yield* cache.set("ttlforms:ms", "v", { ttl: 1_500 })
+        const ms = Duration.toMillis(Option.getOrThrow(yield* cache.ttl("ttlforms:ms")))
+        expect(ms).toBeGreaterThan(1_000)
+        expect(ms).toBeLessThanOrEqual(1_500)
+        // Sub-millisecond rounds up to 1 ms rather than down to "no ttl".
+        yield* cache.set("ttlforms:sub", "v", { ttl: Duration.micros(300n) })
+        const sub = yield* cache.ttl("ttlforms:sub")
+        if (Option.isSome(sub)) expect(Duration.toMillis(sub.value)).toBeLessThanOrEqual(1)
+        // Infinity means no expiry.
+        yield* cache.set("ttlforms:inf", "v", { ttl: Duration.infinity })
+        expect(yield* cache.ttl("ttlforms:inf")).toStrictEqual(Option.none())
+        expect(yield* cache.get("ttlforms:inf")).toStrictEqual(Option.some("v"))
+      }),
+    )
+
+    it.effect("zero, negative, NaN, unparsable and too-large ttls are InvalidArgument and write nothing", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        yield* cache.set("badttl:k", "original")
+        const bad: ReadonlyArray<Duration.DurationInput> = [
+          0,
+          -1,
+          Number.NaN,
+          Duration.zero,
+          "-5 seconds" as Duration.DurationInput,
+          "soon" as Duration.DurationInput,
+          Number.MAX_SAFE_INTEGER * 2,
+        ]
+        for (const ttl of bad) {
+          const error = yield* failure(cache.set("badttl:k", "changed", { ttl }))
+          expect(error.reason).toBe("InvalidArgument")
+          expect(error.operation).toBe("set")
+          const jsonError = yield* failure(cache.setJson("badttl:k", { changed: true }, { ttl }))
+          expect(jsonError.reason).toBe("InvalidArgument")
+          const manyError = yield* failure(cache.setMany([["badttl:k", "changed"], ["badttl:other", "x"]], { ttl }))
+          expect(manyError.reason).toBe("InvalidArgument")
+        }
+        expect(yield* cache.get("badttl:k")).toStrictEqual(Option.some("original"))
+        expect(yield* cache.ttl("badttl:k")).toStrictEqual(Option.none())
+        expect(yield* cache.exists("badttl:other")).toBe(false)
+      }),
+    )
+
+    it.effect("getJson distinguishes a miss from a stored null and rejects invalid JSON", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        expect(yield* cache.getJson("json:missing")).toStrictEqual(Option.none())
+        yield* cache.setJson("json:null", null)
+        expect(yield* cache.getJson("json:null")).toStrictEqual(Option.some(null))
+        const value = { a: 1, b: ["x", true, null], c: { d: "é" }, dropped: undefined }
+        yield* cache.setJson("json:obj", value, { ttl: "1 minute" })
+        expect(yield* cache.getJson("json:obj")).toStrictEqual(Option.some({ a: 1, b: ["x", true, null], c: { d: "é" } }))
+        yield* cache.set("json:broken", "{not json")
+        const error = yield* failure(cache.getJson("json:broken"))
+        expect(error.reason).toBe("Serialization")
+        expect(error.operation).toBe("getJson")
+        expect(error.key).toBe("json:broken")
+      }),
+    )
+
+    it.effect("setJson of what JSON cannot represent is Serialization and writes nothing", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        const cyclic: Record<string, unknown> = { name: "loop" }
+        cyclic.self = cyclic
+        const unrepresentable: ReadonlyArray<unknown> = [
+          10n,
+          { nested: 1n },
+          cyclic,
+          () => 1,
+          { f: () => 1 },
+          undefined,
+          [1, undefined],
+          Number.NaN,
+          { n: Number.POSITIVE_INFINITY },
+          Symbol("s"),
+        ]
+        for (const value of unrepresentable) {
+          const error = yield* failure(cache.setJson("unjson:k", value))
+          expect(error.reason).toBe("Serialization")
+        }
+        expect(yield* cache.exists("unjson:k")).toBe(false)
+      }),
+    )
+
+    it.effect("delete and exists", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        expect(yield* cache.delete("del:k")).toBe(false)
+        yield* cache.set("del:k", "v")
+        expect(yield* cache.exists("del:k")).toBe(true)
+        expect(yield* cache.delete("del:k")).toBe(true)
+        expect(yield* cache.exists("del:k")).toBe(false)
+        expect(yield* cache.delete("del:k")).toBe(false)
+      }),
+    )
+
+    it.effect("expire: false without a key, sets a ttl, deletes on a non-positive ttl, persists on infinity", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        expect(yield* cache.expire("exp:missing", "1 minute")).toBe(false)
+        yield* cache.set("exp:k", "v")
+        expect(yield* cache.expire("exp:k", "1 minute")).toBe(true)
+        const ms = Duration.toMillis(Option.getOrThrow(yield* cache.ttl("exp:k")))
+        expect(ms).toBeGreaterThan(55_000)
+        expect(ms).toBeLessThanOrEqual(60_000)
+        expect(yield* cache.expire("exp:k", Duration.infinity)).toBe(true)
+        expect(yield* cache.ttl("exp:k")).toStrictEqual(Option.none())
+        expect(yield* cache.get("exp:k")).toStrictEqual(Option.some("v"))
+        expect(yield* cache.expire("exp:k", 0)).toBe(true)
+        expect(yield* cache.exists("exp:k")).toBe(false)
+        yield* cache.set("exp:neg", "v")
+        expect(yield* cache.expire("exp:neg", -10)).toBe(true)
+        expect(yield* cache.exists("exp:neg")).toBe(false)
+        yield* cache.set("exp:short", "v")
+        expect(yield* cache.expire("exp:short", shortTtl)).toBe(true)
+        yield* options.elapse(pastShortTtl)
+        expect(yield* cache.exists("exp:short")).toBe(false)
+        expect((yield* failure(cache.expire("exp:short", "soon" as Duration.DurationInput))).reason).toBe(
+          "InvalidArgument",
+        )
+      }),
+    )
+
+    it.effect("increment and decrement: start at 0, amounts, no ttl by default, keep an existing ttl", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        expect(yield* cache.increment("incr:a")).toBe(1)
+        expect(yield* cache.increment("incr:a", 5)).toBe(6)
+        expect(yield* cache.decrement("incr:a")).toBe(5)
+        expect(yield* cache.decrement("incr:a", 10)).toBe(-5)
+        expect(yield* cache.increment("incr:a", -5)).toBe(-10)
+        expect(yield* cache.get("incr:a")).toStrictEqual(Option.some("-10"))
+        expect(yield* cache.ttl("incr:a")).toStrictEqual(Option.none())
+        expect(yield* cache.decrement("incr:new")).toBe(-1)
+
+        yield* cache.set("incr:ttl", "41", { ttl: "1 minute" })
+        expect(yield* cache.increment("incr:ttl")).toBe(42)
+        expect(Option.isSome(yield* cache.ttl("incr:ttl"))).toBe(true)
+        // The ttl option applies only when the key is created.
+        expect(yield* cache.increment("incr:ttl", 1, { ttl: "1 second" })).toBe(43)
+        expect(Duration.toMillis(Option.getOrThrow(yield* cache.ttl("incr:ttl")))).toBeGreaterThan(50_000)
+      }),
+    )
+
+    it.effect("increment with a ttl sets it atomically on creation only", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        expect(yield* cache.increment("window:k", 1, { ttl: Duration.millis(shortTtl) })).toBe(1)
+        expect(Option.isSome(yield* cache.ttl("window:k"))).toBe(true)
+        expect(yield* cache.increment("window:k", 1, { ttl: "1 hour" })).toBe(2)
+        expect(Duration.toMillis(Option.getOrThrow(yield* cache.ttl("window:k")))).toBeLessThanOrEqual(shortTtl)
+        yield* options.elapse(pastShortTtl)
+        expect(yield* cache.increment("window:k", 1, { ttl: Duration.millis(shortTtl) })).toBe(1)
+        expect((yield* failure(cache.increment("window:k", 1, { ttl: 0 }))).reason).toBe("InvalidArgument")
+      }),
+    )
+
+    it.effect("increment failures: non-integer value, bad amounts, results past the safe range", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        for (const stored of ["abc", "1.5", " 1", "01", "+1", "-0", "", "99999999999999999999"]) {
+          yield* cache.set("incrbad:v", stored)
+          const error = yield* failure(cache.increment("incrbad:v"))
+          expect(error.reason).toBe("Command")
+          expect(error.operation).toBe("increment")
+          expect(yield* cache.get("incrbad:v")).toStrictEqual(Option.some(stored))
+        }
+        for (const amount of [1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 60]) {
+          expect((yield* failure(cache.increment("incrbad:a", amount))).reason).toBe("InvalidArgument")
+          expect((yield* failure(cache.decrement("incrbad:a", amount))).reason).toBe("InvalidArgument")
+        }
+        expect(yield* cache.exists("incrbad:a")).toBe(false)
+
+        yield* cache.set("incrbad:edge", String(Number.MAX_SAFE_INTEGER - 1))
+        expect(yield* cache.increment("incrbad:edge")).toBe(Number.MAX_SAFE_INTEGER)
+        const past = yield* failure(cache.increment("incrbad:edge"))
+        expect(past.reason).toBe("Command")
+        expect(yield* cache.get("incrbad:edge")).toStrictEqual(Option.some(String(Number.MAX_SAFE_INTEGER)))
+
+        yield* cache.set("incrbad:low", String(Number.MIN_SAFE_INTEGER))
+        expect((yield* failure(cache.decrement("incrbad:low"))).reason).toBe("Command")
+        expect(yield* cache.get("incrbad:low")).toStrictEqual(Option.some(String(Number.MIN_SAFE_INTEGER)))
+
+        yield* cache.set("incrbad:int64", "9223372036854775807")
+        expect((yield* failure(cache.increment("incrbad:int64"))).reason).toBe("Command")
+        expect(yield* cache.get("incrbad:int64")).toStrictEqual(Option.some("9223372036854775807"))
+      }),
+    )
+
+    it.effect("ping", () => Effect.map(Cache, (cache) => cache.ping).pipe(Effect.flatten, Effect.map((p) => expect(p).toBe(true))))
+
+    it.effect("getMany: an entry per key, duplicates, empty input, and values set by setMany", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        expect((yield* cache.getMany([])).size).toBe(0)
+        yield* cache.setMany([
+          ["many:a", "1"],
+          ["many:b", "2"],
+        ])
+        yield* cache.setMany({ "many:c": "3", __proto__: "proto" } as Record<string, string>)
+        yield* cache.setMany(JSON.parse('{"many:d":"4","__proto__":"own proto"}') as Record<string, string>)
+        const result = yield* cache.getMany(["many:a", "many:missing", "many:b", "many:a", "many:c", "__proto__"])
+        expect(result.size).toBe(5)
+        expect(result.get("many:a")).toStrictEqual(Option.some("1"))
+        expect(result.get("many:b")).toStrictEqual(Option.some("2"))
+        expect(result.get("many:c")).toStrictEqual(Option.some("3"))
+        expect(result.get("many:missing")).toStrictEqual(Option.none())
+        expect(result.get("__proto__")).toStrictEqual(Option.some("own proto"))
+        const big = Array.from({ length: 2_500 }, (_, i) => [`many:big:${i}`, `v${i}`] as const)
+        yield* cache.setMany(big, { ttl: "1 minute" })
+        const bigResult = yield* cache.getMany(big.map(([k]) => k))
+        expect(bigResult.size).toBe(2_500)
+        expect(bigResult.get("many:big:2499")).toStrictEqual(Option.some("v2499"))
+        expect(Option.isSome(yield* cache.ttl("many:big:1234"))).toBe(true)
+      }),
+    )
+
+    it.effect("setMany applies the ttl to every key; later duplicates win", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        yield* cache.setMany(
+          [
+            ["setmany:a", "1"],
+            ["setmany:b", "2"],
+            ["setmany:a", "3"],
+          ],
+          { ttl: Duration.millis(shortTtl) },
+        )
+        expect(yield* cache.get("setmany:a")).toStrictEqual(Option.some("3"))
+        for (const key of ["setmany:a", "setmany:b"]) expect(Option.isSome(yield* cache.ttl(key))).toBe(true)
+        yield* options.elapse(pastShortTtl)
+        const after = yield* cache.getMany(["setmany:a", "setmany:b"])
+        expect(Array.from(after.values())).toStrictEqual([Option.none(), Option.none()])
+        yield* cache.setMany([])
+        const bad = yield* failure(cache.setMany([["setmany:c", "x\uDFFF"]]))
+        expect(bad.reason).toBe("InvalidArgument")
+        expect(yield* cache.exists("setmany:c")).toBe(false)
+      }),
+    )
+
+    it.effect("deletePattern: Redis glob semantics and the number of keys actually deleted", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        const keys = ["dp:a1", "dp:a2", "dp:b1", "dp:ab", "dp:c", "dp:*", "dp:?x", "dp:[a]", "dp:é"]
+        const reset = cache.setMany(keys.map((k) => [k, "v"] as const))
+        const cases: ReadonlyArray<readonly [string, ReadonlyArray<string>]> = [
+          ["dp:a*", ["dp:a1", "dp:a2", "dp:ab"]],
+          ["dp:?1", ["dp:a1", "dp:b1"]],
+          ["dp:[ab]1", ["dp:a1", "dp:b1"]],
+          ["dp:[^a]1", ["dp:b1"]],
+          ["dp:[a-b]?", ["dp:a1", "dp:a2", "dp:b1", "dp:ab"]],
+          ["dp:\\*", ["dp:*"]],
+          ["dp:\\?x", ["dp:?x"]],
+          ["dp:\\[a\\]", ["dp:[a]"]],
+          ["dp:?", ["dp:c", "dp:*"]],
+          ["dp:??", ["dp:a1", "dp:a2", "dp:b1", "dp:ab", "dp:?x", "dp:é"]],
+          ["dp:nothing*", []],
+          ["dp:*", keys],
+        ]
+        for (const [pattern, expected] of cases) {
+          yield* reset
+          expect([pattern, yield* cache.deletePattern(pattern)]).toStrictEqual([pattern, expected.length])
+          const left = yield* cache.getMany(keys)
+          for (const key of keys) {
+            expect([pattern, key, Option.isSome(left.get(key)!)]).toStrictEqual([pattern, key, !expected.includes(key)])
+          }
+        }
+        // Expired keys are not counted.
+        yield* cache.set("dp:exp", "v", { ttl: Duration.millis(shortTtl) })
+        yield* options.elapse(pastShortTtl)
+        expect(yield* cache.deletePattern("dp:exp*")).toBe(0)
+      }),
+    )
+
+    it.effect("escapeGlob keeps hostile input from widening a pattern", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        yield* cache.setMany([
+          ["authz:alice:1", "v"],
+          ["authz:alice:2", "v"],
+          ["authz:bob:1", "v"],
+          ["authz:*:1", "v"],
+        ])
+        const hostile = "*"
+        expect(yield* cache.deletePattern(`authz:${escapeGlob(hostile)}:*`)).toBe(1)
+        expect(yield* cache.exists("authz:bob:1")).toBe(true)
+        expect(yield* cache.deletePattern(`authz:${escapeGlob("alice")}:*`)).toBe(2)
+        expect(yield* cache.deletePattern(`authz:${escapeGlob("[ab]ob\\")}:*`)).toBe(0)
+        expect(yield* cache.exists("authz:bob:1")).toBe(true)
+      }),
+    )
+
+    it.effect("a 10 MiB value and a 64 KiB key round-trip", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        const bigValue = "x".repeat(10 * 1024 * 1024)
+        yield* cache.set("big:value", bigValue)
+        expect(Option.getOrThrow(yield* cache.get("big:value")).length).toBe(bigValue.length)
+        const bigKey = `big:${"k".repeat(64 * 1024)}`
+        yield* cache.set(bigKey, "v")
+        expect(yield* cache.get(bigKey)).toStrictEqual(Option.some("v"))
+        const error = yield* failure(cache.increment(bigKey))
+        expect(error.message.length).toBeLessThan(500)
+        yield* cache.delete("big:value")
+        yield* cache.delete(bigKey)
+      }),
+    )
+
+    it.effect("flush removes every key of this cache", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        yield* cache.setMany([
+          ["flush:a", "1"],
+          ["flush:b", "2"],
+        ])
+        yield* cache.set("", "empty key")
+        yield* cache.flush
+        const left = yield* cache.getMany(["flush:a", "flush:b", ""])
+        expect(Array.from(left.values())).toStrictEqual([Option.none(), Option.none(), Option.none()])
+      }),
+    )
+
+    it.effect("errors carry reason, operation and key, and a readable message", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        const error = yield* failure(cache.set("errors:k", "v", { ttl: 0 }))
+        expect(error._tag).toBe("CacheError")
+        expect(error.reason).toBe("InvalidArgument")
+        expect(error.operation).toBe("set")
+        expect(error.key).toBe("errors:k")
+        expect(error.message).toContain("errors:k")
+        expect(error.message).toContain("InvalidArgument")
+        const exit = yield* Effect.exit(cache.increment("errors:k", 0.5))
+        expect(Exit.isFailure(exit)).toBe(true)
+      }),
+    )
+  })
