@@ -19,7 +19,13 @@ import { Context, Schema } from "effect"
  *
  * @since 0.1.0
  */
-export const CacheErrorReason = Schema.Literal("Connection", "Timeout", "Command", "Serialization", "InvalidArgument")
+export const CacheErrorReason = Schema.Literal(
+  "Connection",
+  "Timeout",
+  "Command",
+  "Serialization",
+  "InvalidArgument",
+)
 
 /** @since 0.1.0 */
 export type CacheErrorReason = typeof CacheErrorReason.Type
@@ -129,9 +135,17 @@ export declare namespace Cache {
     /** Redis `PTTL`; `none` when there is no such key or it has no expiry. */
     readonly ttl: (key: string) => Effect.Effect<Option.Option<Duration.Duration>, CacheError>
     /** Redis `INCRBY` (default 1); the result must stay within the safe integer range. */
-    readonly increment: (key: string, amount?: number, options?: IncrementOptions) => Effect.Effect<number, CacheError>
+    readonly increment: (
+      key: string,
+      amount?: number,
+      options?: IncrementOptions,
+    ) => Effect.Effect<number, CacheError>
     /** Redis `DECRBY` (default 1). */
-    readonly decrement: (key: string, amount?: number, options?: IncrementOptions) => Effect.Effect<number, CacheError>
+    readonly decrement: (
+      key: string,
+      amount?: number,
+      options?: IncrementOptions,
+    ) => Effect.Effect<number, CacheError>
     /** Removes every key under the key prefix (`FLUSHDB` when there is no prefix). */
     readonly flush: Effect.Effect<void, CacheError>
     /** Redis `PING`. */
@@ -139,7 +153,9 @@ export declare namespace Cache {
     /** Deletes the keys matching a Redis glob pattern (`SCAN MATCH` + `UNLINK`); returns how many were deleted. */
     readonly deletePattern: (pattern: string) => Effect.Effect<number, CacheError>
     /** Redis `MGET`; the map has an entry for every requested key. */
-    readonly getMany: (keys: Iterable<string>) => Effect.Effect<ReadonlyMap<string, Option.Option<string>>, CacheError>
+    readonly getMany: (
+      keys: Iterable<string>,
+    ) => Effect.Effect<ReadonlyMap<string, Option.Option<string>>, CacheError>
     /** Writes all entries in one round trip, with `ttl` applied to every key. */
     readonly setMany: (
       entries: Iterable<readonly [string, string]> | Readonly<Record<string, string>>,

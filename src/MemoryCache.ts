@@ -51,7 +51,8 @@ export const make = (options: MemoryCacheOptions = {}): Effect.Effect<Cache.Serv
     const withNow = <A>(f: (now: number) => A): Effect.Effect<A> =>
       Effect.clockWith((clock) => Effect.sync(() => f(clock.unsafeCurrentTimeMillis())))
 
-    const expiresAt = (now: number, ttlMs: number | undefined) => (ttlMs === undefined ? undefined : now + ttlMs)
+    const expiresAt = (now: number, ttlMs: number | undefined) =>
+      ttlMs === undefined ? undefined : now + ttlMs
 
     const sweep = withNow((now) => {
       for (const [key, entry] of store) {
@@ -78,7 +79,8 @@ export const make = (options: MemoryCacheOptions = {}): Effect.Effect<Cache.Serv
     const backend: Backend = {
       get: (key) => withNow((now) => live(key, now)?.value ?? null),
       getMany: (keys) => withNow((now) => keys.map((key) => live(key, now)?.value ?? null)),
-      set: (key, value, ttlMs) => withNow((now) => void store.set(key, { value, expiresAt: expiresAt(now, ttlMs) })),
+      set: (key, value, ttlMs) =>
+        withNow((now) => void store.set(key, { value, expiresAt: expiresAt(now, ttlMs) })),
       setMany: (entries, ttlMs) =>
         withNow((now) => {
           const at = expiresAt(now, ttlMs)
@@ -135,4 +137,5 @@ export const make = (options: MemoryCacheOptions = {}): Effect.Effect<Cache.Serv
  *
  * @since 0.1.0
  */
-export const layer = (options: MemoryCacheOptions = {}): Layer.Layer<Cache> => Layer.scoped(Cache, make(options))
+export const layer = (options: MemoryCacheOptions = {}): Layer.Layer<Cache> =>
+  Layer.scoped(Cache, make(options))

@@ -5,12 +5,23 @@
  *
  * @since 0.1.0
  */
-import { Config, type ConfigError, Duration, Effect, Layer, Option, Redacted, Runtime, type Scope } from "effect"
-import { type Cluster, Redis, type RedisOptions } from "ioredis"
+
 import type { ConnectionOptions } from "node:tls"
+import {
+  Config,
+  type ConfigError,
+  Duration,
+  Effect,
+  Layer,
+  Option,
+  Redacted,
+  Runtime,
+  type Scope,
+} from "effect"
+import { type Cluster, Redis, type RedisOptions } from "ioredis"
 import { Cache } from "./Cache.js"
-import { makeRedisBackend, type RedisTuning } from "./internal/redisBackend.js"
 import { makeCache } from "./internal/makeCache.js"
+import { makeRedisBackend, type RedisTuning } from "./internal/redisBackend.js"
 import { makeSecretScrubber } from "./internal/secrets.js"
 
 /**
@@ -67,6 +78,8 @@ export const failFastOptions = (options: RedisCacheOptions): RedisOptions => {
     connectTimeout: millis(options.connectTimeout, defaults.connectTimeoutMs),
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 10), maxDelay),
     reconnectOnError: () => false,
+    // How long a closing socket may linger before it is destroyed.
+    disconnectTimeout: millis(options.commandTimeout, defaults.commandTimeoutMs),
     ...(options.tls === undefined ? {} : { tls: options.tls }),
   }
 }
@@ -125,7 +138,9 @@ export const makeClient = (options: RedisCacheOptions = {}): Effect.Effect<Redis
       ),
     )
     if (!connected) {
-      yield* Effect.logWarning("Redis is not reachable at startup; the cache fails fast and keeps reconnecting")
+      yield* Effect.logWarning(
+        "Redis is not reachable at startup; the cache fails fast and keeps reconnecting",
+      )
     }
     return client
   })
@@ -139,18 +154,25 @@ const raceTimeout = <A>(promise: Promise<A>, ms: number, fallback: A): Promise<A
     })
   })
 
-/** QUIT lets Redis finish what it was sent; a hung or absent server gets the socket dropped after the timeout. */
+/**
+ * QUIT lets Redis finish what it was sent; a hung or absent server gets the socket dropped after the timeout.
+ * Resolves once the client has ended, or after two timeouts at the most.
+ */
 export const closeClient = (client: Redis | Cluster, timeoutMs: number) =>
-  Effect.promise(() =>
-    raceTimeout(
+  Effect.promise(async () => {
+    if (client.status === "end") return
+    const ended = new Promise<void>((resolve) => client.once("end", () => resolve()))
+    await raceTimeout(
       client.quit().then(
         () => undefined,
         () => undefined,
       ),
       timeoutMs,
       undefined,
-    ),
-  ).pipe(Effect.ensuring(Effect.sync(() => client.disconnect(false))))
+    )
+    client.disconnect(false)
+    await raceTimeout(ended, timeoutMs, undefined)
+  })
 
 /**
  * Builds a Redis-backed Cache whose client lives in the current scope.
@@ -179,7 +201,8 @@ export const make = (options: RedisCacheOptions = {}): Effect.Effect<Cache.Servi
  *
  * @since 0.1.0
  */
-export const layer = (options: RedisCacheOptions = {}): Layer.Layer<Cache> => Layer.scoped(Cache, make(options))
+export const layer = (options: RedisCacheOptions = {}): Layer.Layer<Cache> =>
+  Layer.scoped(Cache, make(options))
 
 /**
  * Reads the options from configuration:
@@ -203,16 +226,22 @@ export const config: Config.Config<RedisCacheOptions> = Config.all({
   connectTimeout: positiveMillis("REDIS_CONNECT_TIMEOUT", defaults.connectTimeoutMs),
   maxReconnectDelay: positiveMillis("REDIS_MAX_RECONNECT_DELAY", defaults.maxReconnectDelayMs),
   breakerThreshold: Config.integer("REDIS_BREAKER_THRESHOLD").pipe(
+    Config.validate({
+      message: "REDIS_BREAKER_THRESHOLD must be a positive integer",
+      validation: (n) => n > 0,
+    }),
     Config.withDefault(defaults.breakerThreshold),
-    Config.validate({ message: "must be a positive integer", validation: (n) => n > 0 }),
   ),
   breakerCooldown: positiveMillis("REDIS_BREAKER_COOLDOWN", defaults.breakerCooldownMs),
 })
 
 function positiveMillis(name: string, fallback: number): Config.Config<Duration.Duration> {
   return Config.integer(name).pipe(
+    Config.validate({
+      message: `${name} must be a positive number of milliseconds`,
+      validation: (n) => n > 0,
+    }),
     Config.withDefault(fallback),
-    Config.validate({ message: "must be a positive number of milliseconds", validation: (n) => n > 0 }),
     Config.map(Duration.millis),
   )
 }
@@ -222,4 +251,6 @@ function positiveMillis(name: string, fallback: number): Config.Config<Duration.
  *
  * @since 0.1.0
  */
-export const layerConfig: Layer.Layer<Cache, ConfigError.ConfigError> = Layer.unwrapEffect(Effect.map(config, layer))
+export const layerConfig: Layer.Layer<Cache, ConfigError.ConfigError> = Layer.unwrapEffect(
+  Effect.map(config, layer),
+)

@@ -23,7 +23,9 @@ const word = (alphabet: ReadonlyArray<string>, max: number) =>
 const keyAlphabet = ["a", "b", "c", "-", "^", "*", "?", "[", "]", "\\", "é", "z"]
 const patternAlphabet = [...keyAlphabet, "*", "?", "[", "[^", "]", "\\", "a-c", "c-a", "[a-", "\\]"]
 
-const keys = Array.from(new Set(Array.from({ length: 60 }, () => word(keyAlphabet, 5)))).filter((k) => k !== "")
+const keys = Array.from(new Set(Array.from({ length: 60 }, () => word(keyAlphabet, 5)))).filter(
+  (k) => k !== "",
+)
 const patterns = [
   "*",
   "?",

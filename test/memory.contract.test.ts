@@ -6,4 +6,3 @@ const options = { elapse: (ms: number) => TestClock.adjust(ms), realTime: false 
 
 cacheContract("MemoryCache", MemoryCache.layer(), options)
 cacheContract("MemoryCache with a key prefix", MemoryCache.layer({ keyPrefix: "app:" }), options)
-

@@ -28,7 +28,10 @@ export interface GetBatcherOptions {
 export const makeGetBatcher = (options: GetBatcherOptions) => {
   let pending: Array<Waiter> = []
 
-  const settle = (batch: ReadonlyArray<Waiter>, result: (i: number) => Effect.Effect<string | null, BackendFailure>) => {
+  const settle = (
+    batch: ReadonlyArray<Waiter>,
+    result: (i: number) => Effect.Effect<string | null, BackendFailure>,
+  ) => {
     for (let i = 0; i < batch.length; i++) {
       const waiter = batch[i]!
       if (!waiter.cancelled) waiter.resume(result(i))

@@ -11,13 +11,16 @@ import { Duration, Either, Option } from "effect"
 export const MAX_TTL_MS = Number.MAX_SAFE_INTEGER
 
 /** A ttl for SET: `undefined` means no expiry. Sub-millisecond remainders round up, never down to "no ttl". */
-export const writeTtlMillis = (ttl: Duration.DurationInput | undefined): Either.Either<number | undefined, string> => {
+export const writeTtlMillis = (
+  ttl: Duration.DurationInput | undefined,
+): Either.Either<number | undefined, string> => {
   if (ttl === undefined) return Either.right(undefined)
   const decoded = Duration.decodeUnknown(ttl)
   if (Option.isNone(decoded)) return Either.left("ttl is not a valid Duration")
   const duration = decoded.value
   if (!Duration.isFinite(duration)) return Either.right(undefined)
-  if (Duration.isZero(duration)) return Either.left("ttl must be positive (zero, negative and NaN are rejected)")
+  if (Duration.isZero(duration))
+    return Either.left("ttl must be positive (zero, negative and NaN are rejected)")
   const millis = Math.ceil(Duration.toMillis(duration))
   if (millis > MAX_TTL_MS) return Either.left(`ttl must be at most ${MAX_TTL_MS} ms`)
   return Either.right(millis)

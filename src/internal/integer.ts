@@ -25,6 +25,7 @@ export const parseRedisInteger = (s: string): bigint | undefined => {
 export const incrementBy = (current: bigint, amount: number): bigint | string => {
   const next = current + BigInt(amount)
   if (next < INT64_MIN || next > INT64_MAX) return WOULD_OVERFLOW
-  if (next < BigInt(Number.MIN_SAFE_INTEGER) || next > BigInt(Number.MAX_SAFE_INTEGER)) return OUTSIDE_SAFE_RANGE
+  if (next < BigInt(Number.MIN_SAFE_INTEGER) || next > BigInt(Number.MAX_SAFE_INTEGER))
+    return OUTSIDE_SAFE_RANGE
   return next
 }

@@ -26,7 +26,9 @@ export interface BackendFailure {
 export interface Backend {
   readonly get: (key: string) => Effect.Effect<string | null, BackendFailure>
   /** One value (or null) per key, in order. Never called with an empty array. */
-  readonly getMany: (keys: ReadonlyArray<string>) => Effect.Effect<ReadonlyArray<string | null>, BackendFailure>
+  readonly getMany: (
+    keys: ReadonlyArray<string>,
+  ) => Effect.Effect<ReadonlyArray<string | null>, BackendFailure>
   readonly set: (key: string, value: string, ttlMs: number | undefined) => Effect.Effect<void, BackendFailure>
   /** All entries in one step; keys are distinct. Never called with an empty array. */
   readonly setMany: (
@@ -40,7 +42,11 @@ export interface Backend {
   /** PTTL: -2 no key, -1 no expiry, otherwise remaining milliseconds. */
   readonly pttl: (key: string) => Effect.Effect<number, BackendFailure>
   /** INCRBY with an expiry set only when the key is created; fails when the result is not a safe integer. */
-  readonly incrBy: (key: string, amount: number, ttlMs: number | undefined) => Effect.Effect<number, BackendFailure>
+  readonly incrBy: (
+    key: string,
+    amount: number,
+    ttlMs: number | undefined,
+  ) => Effect.Effect<number, BackendFailure>
   /** Deletes every key matching a full (prefixed) glob pattern; the number deleted. */
   readonly deletePattern: (pattern: string) => Effect.Effect<number, BackendFailure>
   /** FLUSHDB. Only called when there is no key prefix. */
@@ -75,16 +81,20 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
   const escapedPrefix = escapeGlob(prefix)
 
   const checkKey = (operation: string, key: string): CacheError | undefined =>
-    isStorableString(key) ? undefined : invalid(operation, undefined, "key must be a well-formed UTF-16 string")
+    isStorableString(key)
+      ? undefined
+      : invalid(operation, undefined, "key must be a well-formed UTF-16 string")
 
   const get = (key: string) => {
     const bad = checkKey("get", key)
     if (bad) return Effect.fail(bad)
-    return backend.get(withPrefix(key)).pipe(
-      Effect.map(Option.fromNullable),
-      Effect.mapError(contextualize("get", key)),
-      Effect.withSpan("Cache.get"),
-    )
+    return backend
+      .get(withPrefix(key))
+      .pipe(
+        Effect.map(Option.fromNullable),
+        Effect.mapError(contextualize("get", key)),
+        Effect.withSpan("Cache.get"),
+      )
   }
 
   const getJson = (key: string) => {
@@ -97,7 +107,9 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
         const parsed = decodeJson(text)
         return Either.isRight(parsed)
           ? Effect.succeed(Option.some(parsed.right))
-          : Effect.fail(new CacheError({ reason: "Serialization", operation: "getJson", key, detail: parsed.left }))
+          : Effect.fail(
+              new CacheError({ reason: "Serialization", operation: "getJson", key, detail: parsed.left }),
+            )
       }),
       Effect.withSpan("Cache.getJson"),
     )
@@ -106,7 +118,8 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
   const writeString = (operation: string, key: string, value: string, options: SetOptions | undefined) => {
     const bad = checkKey(operation, key)
     if (bad) return Effect.fail(bad)
-    if (!isStorableString(value)) return Effect.fail(invalid(operation, key, "value must be a well-formed UTF-16 string"))
+    if (!isStorableString(value))
+      return Effect.fail(invalid(operation, key, "value must be a well-formed UTF-16 string"))
     const ttl = writeTtlMillis(options?.ttl)
     if (Either.isLeft(ttl)) return Effect.fail(invalid(operation, key, ttl.left))
     return backend.set(withPrefix(key), value, ttl.right).pipe(Effect.mapError(contextualize(operation, key)))
@@ -118,7 +131,9 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
   const setJson = (key: string, value: unknown, options?: SetOptions) => {
     const json = encodeJson(value)
     if (Either.isLeft(json)) {
-      return Effect.fail(new CacheError({ reason: "Serialization", operation: "setJson", key, detail: json.left }))
+      return Effect.fail(
+        new CacheError({ reason: "Serialization", operation: "setJson", key, detail: json.left }),
+      )
     }
     return writeString("setJson", key, json.right, options).pipe(Effect.withSpan("Cache.setJson"))
   }
@@ -128,7 +143,10 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
     (key: string): Effect.Effect<A, CacheError> => {
       const bad = checkKey(operation, key)
       if (bad) return Effect.fail(bad)
-      return run(withPrefix(key)).pipe(Effect.mapError(contextualize(operation, key)), Effect.withSpan(`Cache.${operation}`))
+      return run(withPrefix(key)).pipe(
+        Effect.mapError(contextualize(operation, key)),
+        Effect.withSpan(`Cache.${operation}`),
+      )
     }
 
   const expire = (key: string, ttl: Duration.DurationInput) => {
@@ -188,8 +206,10 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
     // Later entries win, as with MSET; de-duplicating keeps the backend's "distinct keys" contract.
     const byKey = new Map<string, string>()
     for (const [key, value] of toEntries(entries)) {
-      if (!isStorableString(key)) return Effect.fail(invalid("setMany", undefined, "key must be a well-formed UTF-16 string"))
-      if (!isStorableString(value)) return Effect.fail(invalid("setMany", key, "value must be a well-formed UTF-16 string"))
+      if (!isStorableString(key))
+        return Effect.fail(invalid("setMany", undefined, "key must be a well-formed UTF-16 string"))
+      if (!isStorableString(value))
+        return Effect.fail(invalid("setMany", key, "value must be a well-formed UTF-16 string"))
       byKey.set(withPrefix(key), value)
     }
     if (byKey.size === 0) return Effect.void

@@ -65,7 +65,9 @@ const defineScripts = (client: Redis | Cluster): ScriptCaller => {
     // biome-ignore lint/suspicious/noExplicitAny: ioredis adds defineCommand methods dynamically
     const command = (target as any)[SCRIPT_PREFIX + name] as (...a: Array<unknown>) => Promise<unknown>
     const fixed = definitions[name].numberOfKeys !== undefined
-    return fixed ? command.call(target, ...keys, ...args) : command.call(target, keys.length, ...keys, ...args)
+    return fixed
+      ? command.call(target, ...keys, ...args)
+      : command.call(target, keys.length, ...keys, ...args)
   }
 }
 
@@ -204,11 +206,26 @@ export const makeRedisBackend = (
             ),
           ),
         ),
-      delete: (key) => Effect.map(call(() => script(client, "del", [key], [deadline()])), (n) => n === 1),
-      exists: (key) => Effect.map(call(() => client.exists(key)), (n) => n === 1),
+      delete: (key) =>
+        Effect.map(
+          call(() => script(client, "del", [key], [deadline()])),
+          (n) => n === 1,
+        ),
+      exists: (key) =>
+        Effect.map(
+          call(() => client.exists(key)),
+          (n) => n === 1,
+        ),
       expire: (key, ttlMs) =>
         Effect.map(
-          call(() => script(client, "expire", [key], [deadline(), ttlMs === "persist" ? "persist" : Math.max(ttlMs, 0)])),
+          call(() =>
+            script(
+              client,
+              "expire",
+              [key],
+              [deadline(), ttlMs === "persist" ? "persist" : Math.max(ttlMs, 0)],
+            ),
+          ),
           (n) => n === 1,
         ),
       pttl: (key) => call(() => client.pttl(key)),
@@ -222,9 +239,9 @@ export const makeRedisBackend = (
           const counts = await Promise.all(topology.masters().map((node) => scanAndUnlink(node, pattern)))
           return counts.reduce((a, b) => a + b, 0)
         }),
-      flushAll: call(() => Promise.all(topology.masters().map((node) => script(node, "flushDb", [], [deadline()])))).pipe(
-        Effect.asVoid,
-      ),
+      flushAll: call(() =>
+        Promise.all(topology.masters().map((node) => script(node, "flushDb", [], [deadline()]))),
+      ).pipe(Effect.asVoid),
       ping: Effect.map(
         call(() => client.ping()),
         (reply) => reply === "PONG",
@@ -268,4 +285,3 @@ const trackServerClock = (client: Redis | Cluster) =>
       deadline: (timeoutMs: number) => Math.floor(Date.now() + offsetMs + timeoutMs - uncertaintyMs - 1),
     }
   })
-

@@ -92,4 +92,7 @@ return v`,
 }
 
 /** FLUSHDB ASYNC (the keyspace is emptied at once; memory is freed in the background); ARGV: deadline. */
-export const flushDb: ScriptDefinition = { numberOfKeys: 0, lua: `${guard}\nreturn redis.call('FLUSHDB', 'ASYNC')` }
+export const flushDb: ScriptDefinition = {
+  numberOfKeys: 0,
+  lua: `${guard}\nreturn redis.call('FLUSHDB', 'ASYNC')`,
+}

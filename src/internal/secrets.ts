@@ -8,13 +8,16 @@ import { Redacted } from "effect"
 const REDACTED = "<redacted>"
 
 /** A function that replaces the URL, its password and its userinfo wherever they appear in a text. */
-export const makeSecretScrubber = (url: string | Redacted.Redacted<string> | undefined): ((text: string) => string) => {
+export const makeSecretScrubber = (
+  url: string | Redacted.Redacted<string> | undefined,
+): ((text: string) => string) => {
   if (url === undefined) return (text) => text
   const raw = Redacted.isRedacted(url) ? Redacted.value(url) : url
   const secrets = new Set<string>([raw])
   try {
     const parsed = new URL(raw)
-    for (const part of [parsed.password, decodeURIComponent(parsed.password)]) if (part.length > 0) secrets.add(part)
+    for (const part of [parsed.password, decodeURIComponent(parsed.password)])
+      if (part.length > 0) secrets.add(part)
   } catch {
     // Not a URL we can parse: the whole string is still scrubbed.
   }

@@ -3,7 +3,7 @@
  * assertions, and `globCompare.test.ts` checks its glob matching against a real Redis.
  */
 import { expect, layer } from "@effect/vitest"
-import { Duration, Effect, Exit, Layer, Option } from "effect"
+import { Duration, Effect, Exit, type Layer, Option } from "effect"
 import { Cache, type CacheError, escapeGlob } from "../../src/index.js"
 
 export interface ContractOptions {
@@ -35,7 +35,14 @@ export const cacheContract = (name: string, cacheLayer: Layer.Layer<Cache>, opti
     it.effect("keys and values: empty, unicode, whitespace, glob characters, __proto__", () =>
       Effect.gen(function* () {
         const cache = yield* Cache
-        const keys = ["", "ключ:日本:🔑", "with space\nand newline\t", "glob*?[]\\{}", "__proto__", "constructor"]
+        const keys = [
+          "",
+          "ключ:日本:🔑",
+          "with space\nand newline\t",
+          "glob*?[]\\{}",
+          "__proto__",
+          "constructor",
+        ]
         for (const key of keys) {
           yield* cache.set(key, `value of ${key}`)
           expect(yield* cache.get(key)).toStrictEqual(Option.some(`value of ${key}`))
@@ -108,32 +115,42 @@ export const cacheContract = (name: string, cacheLayer: Layer.Layer<Cache>, opti
       }),
     )
 
-    it.effect("zero, negative, NaN, unparsable and too-large ttls are InvalidArgument and write nothing", () =>
-      Effect.gen(function* () {
-        const cache = yield* Cache
-        yield* cache.set("badttl:k", "original")
-        const bad: ReadonlyArray<Duration.DurationInput> = [
-          0,
-          -1,
-          Number.NaN,
-          Duration.zero,
-          "-5 seconds" as Duration.DurationInput,
-          "soon" as Duration.DurationInput,
-          Number.MAX_SAFE_INTEGER * 2,
-        ]
-        for (const ttl of bad) {
-          const error = yield* failure(cache.set("badttl:k", "changed", { ttl }))
-          expect(error.reason).toBe("InvalidArgument")
-          expect(error.operation).toBe("set")
-          const jsonError = yield* failure(cache.setJson("badttl:k", { changed: true }, { ttl }))
-          expect(jsonError.reason).toBe("InvalidArgument")
-          const manyError = yield* failure(cache.setMany([["badttl:k", "changed"], ["badttl:other", "x"]], { ttl }))
-          expect(manyError.reason).toBe("InvalidArgument")
-        }
-        expect(yield* cache.get("badttl:k")).toStrictEqual(Option.some("original"))
-        expect(yield* cache.ttl("badttl:k")).toStrictEqual(Option.none())
-        expect(yield* cache.exists("badttl:other")).toBe(false)
-      }),
+    it.effect(
+      "zero, negative, NaN, unparsable and too-large ttls are InvalidArgument and write nothing",
+      () =>
+        Effect.gen(function* () {
+          const cache = yield* Cache
+          yield* cache.set("badttl:k", "original")
+          const bad: ReadonlyArray<Duration.DurationInput> = [
+            0,
+            -1,
+            Number.NaN,
+            Duration.zero,
+            "-5 seconds" as Duration.DurationInput,
+            "soon" as Duration.DurationInput,
+            Number.MAX_SAFE_INTEGER * 2,
+          ]
+          for (const ttl of bad) {
+            const error = yield* failure(cache.set("badttl:k", "changed", { ttl }))
+            expect(error.reason).toBe("InvalidArgument")
+            expect(error.operation).toBe("set")
+            const jsonError = yield* failure(cache.setJson("badttl:k", { changed: true }, { ttl }))
+            expect(jsonError.reason).toBe("InvalidArgument")
+            const manyError = yield* failure(
+              cache.setMany(
+                [
+                  ["badttl:k", "changed"],
+                  ["badttl:other", "x"],
+                ],
+                { ttl },
+              ),
+            )
+            expect(manyError.reason).toBe("InvalidArgument")
+          }
+          expect(yield* cache.get("badttl:k")).toStrictEqual(Option.some("original"))
+          expect(yield* cache.ttl("badttl:k")).toStrictEqual(Option.none())
+          expect(yield* cache.exists("badttl:other")).toBe(false)
+        }),
     )
 
     it.effect("getJson distinguishes a miss from a stored null and rejects invalid JSON", () =>
@@ -144,7 +161,9 @@ export const cacheContract = (name: string, cacheLayer: Layer.Layer<Cache>, opti
         expect(yield* cache.getJson("json:null")).toStrictEqual(Option.some(null))
         const value = { a: 1, b: ["x", true, null], c: { d: "é" }, dropped: undefined }
         yield* cache.setJson("json:obj", value, { ttl: "1 minute" })
-        expect(yield* cache.getJson("json:obj")).toStrictEqual(Option.some({ a: 1, b: ["x", true, null], c: { d: "é" } }))
+        expect(yield* cache.getJson("json:obj")).toStrictEqual(
+          Option.some({ a: 1, b: ["x", true, null], c: { d: "é" } }),
+        )
         yield* cache.set("json:broken", "{not json")
         const error = yield* failure(cache.getJson("json:broken"))
         expect(error.reason).toBe("Serialization")
@@ -190,31 +209,33 @@ export const cacheContract = (name: string, cacheLayer: Layer.Layer<Cache>, opti
       }),
     )
 
-    it.effect("expire: false without a key, sets a ttl, deletes on a non-positive ttl, persists on infinity", () =>
-      Effect.gen(function* () {
-        const cache = yield* Cache
-        expect(yield* cache.expire("exp:missing", "1 minute")).toBe(false)
-        yield* cache.set("exp:k", "v")
-        expect(yield* cache.expire("exp:k", "1 minute")).toBe(true)
-        const ms = Duration.toMillis(Option.getOrThrow(yield* cache.ttl("exp:k")))
-        expect(ms).toBeGreaterThan(55_000)
-        expect(ms).toBeLessThanOrEqual(60_000)
-        expect(yield* cache.expire("exp:k", Duration.infinity)).toBe(true)
-        expect(yield* cache.ttl("exp:k")).toStrictEqual(Option.none())
-        expect(yield* cache.get("exp:k")).toStrictEqual(Option.some("v"))
-        expect(yield* cache.expire("exp:k", 0)).toBe(true)
-        expect(yield* cache.exists("exp:k")).toBe(false)
-        yield* cache.set("exp:neg", "v")
-        expect(yield* cache.expire("exp:neg", -10)).toBe(true)
-        expect(yield* cache.exists("exp:neg")).toBe(false)
-        yield* cache.set("exp:short", "v")
-        expect(yield* cache.expire("exp:short", shortTtl)).toBe(true)
-        yield* options.elapse(pastShortTtl)
-        expect(yield* cache.exists("exp:short")).toBe(false)
-        expect((yield* failure(cache.expire("exp:short", "soon" as Duration.DurationInput))).reason).toBe(
-          "InvalidArgument",
-        )
-      }),
+    it.effect(
+      "expire: false without a key, sets a ttl, deletes on a non-positive ttl, persists on infinity",
+      () =>
+        Effect.gen(function* () {
+          const cache = yield* Cache
+          expect(yield* cache.expire("exp:missing", "1 minute")).toBe(false)
+          yield* cache.set("exp:k", "v")
+          expect(yield* cache.expire("exp:k", "1 minute")).toBe(true)
+          const ms = Duration.toMillis(Option.getOrThrow(yield* cache.ttl("exp:k")))
+          expect(ms).toBeGreaterThan(55_000)
+          expect(ms).toBeLessThanOrEqual(60_000)
+          expect(yield* cache.expire("exp:k", Duration.infinity)).toBe(true)
+          expect(yield* cache.ttl("exp:k")).toStrictEqual(Option.none())
+          expect(yield* cache.get("exp:k")).toStrictEqual(Option.some("v"))
+          expect(yield* cache.expire("exp:k", 0)).toBe(true)
+          expect(yield* cache.exists("exp:k")).toBe(false)
+          yield* cache.set("exp:neg", "v")
+          expect(yield* cache.expire("exp:neg", -10)).toBe(true)
+          expect(yield* cache.exists("exp:neg")).toBe(false)
+          yield* cache.set("exp:short", "v")
+          expect(yield* cache.expire("exp:short", shortTtl)).toBe(true)
+          yield* options.elapse(pastShortTtl)
+          expect(yield* cache.exists("exp:short")).toBe(false)
+          expect((yield* failure(cache.expire("exp:short", "soon" as Duration.DurationInput))).reason).toBe(
+            "InvalidArgument",
+          )
+        }),
     )
 
     it.effect("increment and decrement: start at 0, amounts, no ttl by default, keep an existing ttl", () =>
@@ -244,7 +265,9 @@ export const cacheContract = (name: string, cacheLayer: Layer.Layer<Cache>, opti
         expect(yield* cache.increment("window:k", 1, { ttl: Duration.millis(shortTtl) })).toBe(1)
         expect(Option.isSome(yield* cache.ttl("window:k"))).toBe(true)
         expect(yield* cache.increment("window:k", 1, { ttl: "1 hour" })).toBe(2)
-        expect(Duration.toMillis(Option.getOrThrow(yield* cache.ttl("window:k")))).toBeLessThanOrEqual(shortTtl)
+        expect(Duration.toMillis(Option.getOrThrow(yield* cache.ttl("window:k")))).toBeLessThanOrEqual(
+          shortTtl,
+        )
         yield* options.elapse(pastShortTtl)
         expect(yield* cache.increment("window:k", 1, { ttl: Duration.millis(shortTtl) })).toBe(1)
         expect((yield* failure(cache.increment("window:k", 1, { ttl: 0 }))).reason).toBe("InvalidArgument")
@@ -283,7 +306,12 @@ export const cacheContract = (name: string, cacheLayer: Layer.Layer<Cache>, opti
       }),
     )
 
-    it.effect("ping", () => Effect.map(Cache, (cache) => cache.ping).pipe(Effect.flatten, Effect.map((p) => expect(p).toBe(true))))
+    it.effect("ping", () =>
+      Effect.map(Cache, (cache) => cache.ping).pipe(
+        Effect.flatten,
+        Effect.map((p) => expect(p).toBe(true)),
+      ),
+    )
 
     it.effect("getMany: an entry per key, duplicates, empty input, and values set by setMany", () =>
       Effect.gen(function* () {
@@ -295,7 +323,14 @@ export const cacheContract = (name: string, cacheLayer: Layer.Layer<Cache>, opti
         ])
         yield* cache.setMany({ "many:c": "3", __proto__: "proto" } as Record<string, string>)
         yield* cache.setMany(JSON.parse('{"many:d":"4","__proto__":"own proto"}') as Record<string, string>)
-        const result = yield* cache.getMany(["many:a", "many:missing", "many:b", "many:a", "many:c", "__proto__"])
+        const result = yield* cache.getMany([
+          "many:a",
+          "many:missing",
+          "many:b",
+          "many:a",
+          "many:c",
+          "__proto__",
+        ])
         expect(result.size).toBe(5)
         expect(result.get("many:a")).toStrictEqual(Option.some("1"))
         expect(result.get("many:b")).toStrictEqual(Option.some("2"))
@@ -358,7 +393,11 @@ export const cacheContract = (name: string, cacheLayer: Layer.Layer<Cache>, opti
           expect([pattern, yield* cache.deletePattern(pattern)]).toStrictEqual([pattern, expected.length])
           const left = yield* cache.getMany(keys)
           for (const key of keys) {
-            expect([pattern, key, Option.isSome(left.get(key)!)]).toStrictEqual([pattern, key, !expected.includes(key)])
+            expect([pattern, key, Option.isSome(left.get(key)!)]).toStrictEqual([
+              pattern,
+              key,
+              !expected.includes(key),
+            ])
           }
         }
         // Expired keys are not counted.

@@ -65,7 +65,18 @@ export interface StartOptions {
 export const startRedisServer = async (options: StartOptions = {}): Promise<RedisServer> => {
   const port = options.port ?? (await freePort())
   const dir = mkdtempSync(join(tmpdir(), "cache-redis-"))
-  const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir]
+  const args = [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    dir,
+  ]
   const child = spawn("redis-server", [...args, ...(options.args ?? [])], { stdio: "ignore" })
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()))
   const probe = options.probePort ?? port

@@ -1,0 +1,121 @@
+/**
+ * What only the Redis layer has: real key prefixes on the server, prefix-scoped flush, configuration,
+ * the client's lifecycle, and GETs batched into MGET. A private redis-server keeps INFO counters exact.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { ConfigProvider, Effect, Exit, Layer, Option, Scope } from "effect"
+import { Redis } from "ioredis"
+import { Cache, RedisCache } from "../src/index.js"
+import { type RedisServer, startRedisServer } from "./support/redisServer.js"
+
+let server: RedisServer
+let raw: Redis
+beforeAll(async () => {
+  server = await startRedisServer()
+  raw = new Redis(server.url)
+})
+afterAll(async () => {
+  raw.disconnect()
+  await server.stop()
+})
+
+const commandCalls = async (command: string): Promise<number> => {
+  const info = await raw.info("commandstats")
+  const match = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)
+  return match ? Number(match[1]) : 0
+}
+
+describe("RedisCache", () => {
+  it.live("stores keys under the prefix and flushes only its own keys", () =>
+    Effect.gen(function* () {
+      yield* Effect.promise(() => raw.set("other:key", "untouched"))
+      const cache = yield* Cache
+      yield* cache.set("k", "v")
+      expect(yield* Effect.promise(() => raw.get("tenant:{1}:k"))).toBe("v")
+      yield* cache.flush
+      expect(yield* Effect.promise(() => raw.exists("tenant:{1}:k"))).toBe(0)
+      expect(yield* Effect.promise(() => raw.get("other:key"))).toBe("untouched")
+    }).pipe(Effect.provide(RedisCache.layer({ url: server.url, keyPrefix: "tenant:{1}:" }))),
+  )
+
+  it.live("layerConfig reads REDIS_URL and CACHE_KEY_PREFIX", () =>
+    Effect.gen(function* () {
+      const cache = yield* Cache
+      yield* cache.set("from-config", "yes")
+      expect(yield* Effect.promise(() => raw.get("cfg:from-config"))).toBe("yes")
+    }).pipe(
+      Effect.provide(RedisCache.layerConfig),
+      Effect.withConfigProvider(
+        ConfigProvider.fromMap(
+          new Map([
+            ["REDIS_URL", server.url],
+            ["CACHE_KEY_PREFIX", "cfg:"],
+          ]),
+        ),
+      ),
+    ),
+  )
+
+  it.live("bad configuration fails the layer with a ConfigError", () =>
+    Effect.gen(function* () {
+      const exit = yield* Effect.exit(
+        Layer.build(RedisCache.layerConfig).pipe(
+          Effect.scoped,
+          Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["REDIS_COMMAND_TIMEOUT", "0"]]))),
+        ),
+      )
+      expect(Exit.isFailure(exit)).toBe(true)
+      expect(String(Exit.isFailure(exit) ? exit.cause : "")).toContain("REDIS_COMMAND_TIMEOUT")
+    }),
+  )
+
+  it.live("the client is a scoped resource: closing the scope closes the connection", () =>
+    Effect.gen(function* () {
+      const scope = yield* Scope.make()
+      const client = yield* RedisCache.makeClient({ url: server.url }).pipe(Scope.extend(scope))
+      expect(client.status).toBe("ready")
+      yield* Scope.close(scope, Exit.void)
+      expect(client.status).toBe("end")
+    }),
+  )
+
+  it.live("concurrent gets from separate fibers share MGETs and return what GET would", () =>
+    Effect.gen(function* () {
+      const cache = yield* Cache
+      const keys = Array.from({ length: 200 }, (_, i) => `batch:${i}`)
+      yield* cache.setMany(keys.filter((_, i) => i % 2 === 0).map((k) => [k, `v:${k}`] as const))
+      const getsBefore = yield* Effect.promise(() => commandCalls("get"))
+      const mgetsBefore = yield* Effect.promise(() => commandCalls("mget"))
+      const values = yield* Effect.forEach(keys, (key) => cache.get(key), { concurrency: "unbounded" })
+      keys.forEach((key, i) =>
+        expect(values[i]).toStrictEqual(i % 2 === 0 ? Option.some(`v:${key}`) : Option.none()),
+      )
+      const gets = (yield* Effect.promise(() => commandCalls("get"))) - getsBefore
+      const mgets = (yield* Effect.promise(() => commandCalls("mget"))) - mgetsBefore
+      expect(gets).toBe(0)
+      expect(mgets).toBeGreaterThanOrEqual(1)
+      expect(mgets).toBeLessThanOrEqual(10)
+    }).pipe(Effect.provide(RedisCache.layer({ url: server.url, keyPrefix: "b:" }))),
+  )
+
+  it.live("setMany with a ttl is one Lua call, not one command per key", () =>
+    Effect.gen(function* () {
+      const cache = yield* Cache
+      const before =
+        (yield* Effect.promise(() => commandCalls("evalsha"))) +
+        (yield* Effect.promise(() => commandCalls("eval")))
+      const setsBefore = yield* Effect.promise(() => commandCalls("set"))
+      yield* cache.setMany(
+        Array.from({ length: 1000 }, (_, i) => [`sm:${i}`, "v"] as const),
+        { ttl: "1 minute" },
+      )
+      const after =
+        (yield* Effect.promise(() => commandCalls("evalsha"))) +
+        (yield* Effect.promise(() => commandCalls("eval")))
+      expect(after - before).toBeLessThanOrEqual(2)
+      // Lua's redis.call('SET') is counted too, so the 1000 SETs happen inside that one call.
+      expect((yield* Effect.promise(() => commandCalls("set"))) - setsBefore).toBe(1000)
+      expect(yield* Effect.promise(() => raw.pttl("s:sm:999"))).toBeGreaterThan(50_000)
+    }).pipe(Effect.provide(RedisCache.layer({ url: server.url, keyPrefix: "s:" }))),
+  )
+})
