@@ -189,7 +189,9 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
     return backend.getMany(distinct.map(withPrefix)).pipe(
       Effect.map((values) => {
         const result = new Map<string, Option.Option<string>>()
-        distinct.forEach((key, i) => result.set(key, Option.fromNullable(values[i] ?? null)))
+        distinct.forEach((key, i) => {
+          result.set(key, Option.fromNullable(values[i] ?? null))
+        })
         return result as ReadonlyMap<string, Option.Option<string>>
       }),
       Effect.mapError(contextualize("getMany")),
