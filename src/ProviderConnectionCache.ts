@@ -1,0 +1,184 @@
+/**
+ * The domain cache of provider connections, over `Cache`. The database stays the source of truth, so this
+ * cache is fail-open: an outage or a corrupt entry is a miss (or a no-op) and one warning, never a failure.
+ *
+ * @since 0.1.0
+ */
+import {
+  Cause,
+  Config,
+  type ConfigError,
+  Context,
+  Duration,
+  Effect,
+  Layer,
+  Option,
+  ParseResult,
+  Schema,
+} from "effect"
+import { Cache, CacheError, type SetOptions } from "./Cache.js"
+import { type ProviderConnection, ProviderConnectionJson } from "./ProviderConnection.js"
+
+/**
+ * The operations of `ProviderConnectionCache`.
+ *
+ * @since 0.1.0
+ */
+export interface ProviderConnectionCacheService {
+  /** The cached connection, or `none` on a miss, an outage or a corrupt entry. Never fails. */
+  readonly get: (id: string) => Effect.Effect<Option.Option<ProviderConnection>>
+  /** Caches a connection under `provider:conn:{id}`; a failure is logged and ignored. */
+  readonly set: (connection: ProviderConnection, options?: SetOptions) => Effect.Effect<void>
+  /** Removes a cached connection; `false` if there was none or the cache failed. */
+  readonly delete: (id: string) => Effect.Effect<boolean>
+  /** Whether a connection is cached; `false` if the cache failed. */
+  readonly exists: (id: string) => Effect.Effect<boolean>
+}
+
+/**
+ * The cache key of a connection (under the Cache's own key prefix, if it has one).
+ *
+ * @since 0.1.0
+ */
+export const connectionKey = (id: string): string => `provider:conn:${id}`
+
+/**
+ * `CACHE_PROVIDER_TTL`: seconds, a positive integer, default 300. Zero or garbage fails the layer instead of
+ * silently turning caching off.
+ *
+ * @since 0.1.0
+ */
+export const defaultTtlConfig: Config.Config<Duration.Duration> = Config.integer("CACHE_PROVIDER_TTL").pipe(
+  Config.validate({
+    message: "CACHE_PROVIDER_TTL must be a positive number of seconds",
+    validation: (s) => s > 0,
+  }),
+  Config.withDefault(300),
+  Config.map(Duration.seconds),
+)
+
+const decodeConnection = Schema.decodeUnknown(ProviderConnectionJson)
+const encodeConnection = Schema.encode(ProviderConnectionJson)
+
+/**
+ * Where a decode failed, without the offending values: a corrupt entry may hold ciphertext, and parse errors
+ * quote what they reject.
+ */
+const describeParseError = (error: ParseResult.ParseError): string => {
+  const paths = ParseResult.ArrayFormatter.formatErrorSync(error).map((issue) =>
+    issue.path.length === 0 ? "(root)" : issue.path.map(String).join("."),
+  )
+  return `entry does not decode (invalid at: ${Array.from(new Set(paths)).join(", ")})`
+}
+
+const describe = (error: CacheError | ParseResult.ParseError): string =>
+  error instanceof CacheError ? `cache ${error.reason}: ${error.message}` : describeParseError(error)
+
+/**
+ * Builds the service over the `Cache` in context.
+ *
+ * @since 0.1.0
+ */
+export const make = (options: {
+  readonly defaultTtl: Duration.DurationInput
+}): Effect.Effect<ProviderConnectionCacheService, never, Cache> =>
+  Effect.gen(function* () {
+    const cache = yield* Cache
+    const defaultTtl = options.defaultTtl
+
+    const warn = (operation: string, id: string, error: CacheError | ParseResult.ParseError) =>
+      Effect.logWarning(`ProviderConnectionCache.${operation} failed open`).pipe(
+        Effect.annotateLogs({ connectionId: id, reason: describe(error) }),
+      )
+
+    // Anything unexpected (a defect in a Cache implementation) is also a miss: the caller must never fail.
+    const failOpen = <A>(operation: string, id: string, fallback: A) =>
+      Effect.catchAllCause((cause: Cause.Cause<CacheError | ParseResult.ParseError>) => {
+        const failure = Cause.failureOption(cause)
+        // A defect's text could quote anything the Cache implementation held, so it is not logged.
+        const log = Option.isSome(failure)
+          ? warn(operation, id, failure.value)
+          : Effect.logWarning(`ProviderConnectionCache.${operation} failed open`).pipe(
+              Effect.annotateLogs({
+                connectionId: id,
+                reason: "unexpected defect in the Cache implementation",
+              }),
+            )
+        return Effect.as(log, fallback)
+      })
+
+    const get = (id: string) =>
+      cache.get(connectionKey(id)).pipe(
+        Effect.flatMap(
+          Option.match({
+            onNone: () => Effect.succeedNone,
+            onSome: (text) =>
+              decodeConnection(text).pipe(
+                Effect.map(Option.some),
+                // A corrupt entry would fail every read until it expires: drop it (best effort).
+                Effect.tapError(() => Effect.ignore(cache.delete(connectionKey(id)))),
+              ),
+          }),
+        ),
+        failOpen("get", id, Option.none<ProviderConnection>()),
+        Effect.withSpan("ProviderConnectionCache.get", { attributes: { connectionId: id } }),
+      )
+
+    const set = (connection: ProviderConnection, setOptions?: SetOptions) =>
+      encodeConnection(connection).pipe(
+        Effect.flatMap((json) =>
+          cache.set(connectionKey(connection.id), json, { ttl: setOptions?.ttl ?? defaultTtl }),
+        ),
+        failOpen("set", connection.id, undefined),
+        Effect.withSpan("ProviderConnectionCache.set", { attributes: { connectionId: connection.id } }),
+      )
+
+    const del = (id: string) =>
+      cache
+        .delete(connectionKey(id))
+        .pipe(
+          failOpen("delete", id, false),
+          Effect.withSpan("ProviderConnectionCache.delete", { attributes: { connectionId: id } }),
+        )
+
+    const exists = (id: string) =>
+      cache
+        .exists(connectionKey(id))
+        .pipe(
+          failOpen("exists", id, false),
+          Effect.withSpan("ProviderConnectionCache.exists", { attributes: { connectionId: id } }),
+        )
+
+    return { get, set, delete: del, exists }
+  })
+
+/**
+ * The provider-connection cache service.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Layer } from "effect"
+ * import { MemoryCache, ProviderConnectionCache } from "effect-provider-cache"
+ *
+ * // Default TTL from CACHE_PROVIDER_TTL (seconds, default 300).
+ * const Live = ProviderConnectionCache.layer.pipe(Layer.provide(MemoryCache.layer()))
+ * const program = Effect.flatMap(ProviderConnectionCache, (connections) => connections.get(connectionId))
+ * ```
+ *
+ * @since 0.1.0
+ */
+export class ProviderConnectionCache extends Context.Tag("effect-provider-cache/ProviderConnectionCache")<
+  ProviderConnectionCache,
+  ProviderConnectionCacheService
+>() {
+  /** Over the `Cache` in context, with the default TTL read from `CACHE_PROVIDER_TTL`. */
+  static readonly layer: Layer.Layer<ProviderConnectionCache, ConfigError.ConfigError, Cache> = Layer.effect(
+    this,
+    Effect.flatMap(defaultTtlConfig, (defaultTtl) => make({ defaultTtl })),
+  )
+
+  /** Over the `Cache` in context, with an explicit default TTL. */
+  static readonly layerWithTtl = (
+    defaultTtl: Duration.DurationInput,
+  ): Layer.Layer<ProviderConnectionCache, never, Cache> => Layer.effect(this, make({ defaultTtl }))
+}

@@ -1,0 +1,239 @@
+import { describe, expect, it } from "@effect/vitest"
+import { ConfigProvider, Duration, Effect, Exit, Layer, Option, Schema, TestClock } from "effect"
+import {
+  Cache,
+  connectionKey,
+  MemoryCache,
+  ProviderConnectionCache,
+  ProviderConnectionJson,
+  ProviderCredentials,
+  RedisCache,
+} from "../src/index.js"
+import {
+  captureLogs,
+  ciphertext,
+  dyingCache,
+  failingCache,
+  makeConnection,
+  uuid,
+} from "./support/fixtures.js"
+import { redisUrl, uniquePrefix } from "./support/testRedis.js"
+
+const encode = Schema.encodeSync(ProviderConnectionJson)
+
+const backends: ReadonlyArray<readonly [string, () => Layer.Layer<Cache>]> = [
+  ["MemoryCache", () => MemoryCache.layer()],
+  ["RedisCache", () => RedisCache.layer({ url: redisUrl(0), keyPrefix: uniquePrefix("pcc") })],
+]
+
+const secretBase64 = Buffer.from(ciphertext()).toString("base64")
+
+describe.each(backends)("ProviderConnectionCache over %s", (_, cacheLayer) => {
+  const setup = () => {
+    const logs = captureLogs()
+    const layer = ProviderConnectionCache.layerWithTtl("5 minutes").pipe(
+      Layer.provideMerge(cacheLayer()),
+      Layer.provideMerge(logs.layer),
+    )
+    return { logs, layer }
+  }
+
+  it.live("round-trips connections with and without credentials and optional fields", () => {
+    const { layer } = setup()
+    return Effect.gen(function* () {
+      const connections = yield* ProviderConnectionCache
+      const variants = [
+        makeConnection(),
+        makeConnection({
+          id: uuid(21),
+          status: "pending",
+          credentials: null,
+          alias: null,
+          connectedAt: null,
+        }),
+        makeConnection({ id: uuid(22), lastSyncAt: new Date("2026-01-15T10:00:00.999Z") }),
+        makeConnection({
+          id: uuid(23),
+          credentials: new ProviderCredentials({
+            encryptedData: ciphertext(1024, 99),
+            credentialType: "certificate",
+            expiresAt: null,
+          }),
+        }),
+      ]
+      for (const connection of variants) {
+        yield* connections.set(connection)
+        expect(yield* connections.get(connection.id)).toStrictEqual(Option.some(connection))
+        expect(yield* connections.exists(connection.id)).toBe(true)
+      }
+      expect(yield* connections.get(uuid(99))).toStrictEqual(Option.none())
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.live("delete then get is a miss", () => {
+    const { layer } = setup()
+    return Effect.gen(function* () {
+      const connections = yield* ProviderConnectionCache
+      const connection = makeConnection({ id: uuid(30) })
+      yield* connections.set(connection)
+      expect(yield* connections.delete(connection.id)).toBe(true)
+      expect(yield* connections.get(connection.id)).toStrictEqual(Option.none())
+      expect(yield* connections.delete(connection.id)).toBe(false)
+      expect(yield* connections.exists(connection.id)).toBe(false)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.live("stores under provider:conn:{id} with the default ttl, or the one given", () => {
+    const { layer } = setup()
+    return Effect.gen(function* () {
+      const connections = yield* ProviderConnectionCache
+      const cache = yield* Cache
+      const connection = makeConnection({ id: uuid(40) })
+      yield* connections.set(connection)
+      const stored = yield* cache.getJson(connectionKey(connection.id))
+      expect(Option.getOrThrow(stored)).toMatchObject({ id: connection.id, provider_slug: "schwab" })
+      const ttl = Duration.toMillis(Option.getOrThrow(yield* cache.ttl(connectionKey(connection.id))))
+      expect(ttl).toBeGreaterThan(290_000)
+      expect(ttl).toBeLessThanOrEqual(300_000)
+      yield* connections.set(connection, { ttl: "10 seconds" })
+      const overridden = Duration.toMillis(Option.getOrThrow(yield* cache.ttl(connectionKey(connection.id))))
+      expect(overridden).toBeLessThanOrEqual(10_000)
+      expect(overridden).toBeGreaterThan(5_000)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.live(
+    "every kind of corrupt entry is a miss and one warning naming the id, never the credentials",
+    () => {
+      const { layer, logs } = setup()
+      const valid = JSON.parse(encode(makeConnection({ id: uuid(50) })))
+      const corrupt: ReadonlyArray<readonly [string, string]> = [
+        ["bad JSON", "{not json"],
+        ["wrong shape", JSON.stringify({ id: 1, hello: "world" })],
+        ["broken invariant", JSON.stringify({ ...valid, credentials: null })],
+        [
+          "bad base64",
+          JSON.stringify({
+            ...valid,
+            credentials: { ...valid.credentials, encrypted_data: "%%%not-base64" },
+          }),
+        ],
+        [
+          "empty ciphertext",
+          JSON.stringify({ ...valid, credentials: { ...valid.credentials, encrypted_data: "" } }),
+        ],
+        ["unknown status", JSON.stringify({ ...valid, status: "zombie" })],
+        ["impossible date", JSON.stringify({ ...valid, created_at: "2026-02-30T00:00:00" })],
+        ["not an object", JSON.stringify([valid])],
+      ]
+      return Effect.gen(function* () {
+        const connections = yield* ProviderConnectionCache
+        const cache = yield* Cache
+        for (const [label, text] of corrupt) {
+          const id = uuid(50)
+          yield* cache.set(connectionKey(id), text)
+          const before = logs.entries.length
+          expect([label, yield* connections.get(id)]).toStrictEqual([label, Option.none()])
+          const added = logs.entries.slice(before)
+          expect([label, added.length]).toStrictEqual([label, 1])
+          expect(added[0]!.level).toBe("WARN")
+          expect(added[0]!.annotations.connectionId).toBe(id)
+          expect(String(added[0]!.annotations.reason)).toContain("does not decode")
+          // The corrupt entry is dropped, so the next read is a plain miss.
+          expect(yield* cache.exists(connectionKey(id))).toBe(false)
+        }
+        expect(JSON.stringify(logs.entries)).not.toContain(secretBase64)
+      }).pipe(Effect.provide(layer))
+    },
+  )
+})
+
+describe("ProviderConnectionCache failing open", () => {
+  const run = (cache: Layer.Layer<Cache>) => {
+    const logs = captureLogs()
+    const layer = ProviderConnectionCache.layerWithTtl("5 minutes").pipe(
+      Layer.provide(cache),
+      Layer.provideMerge(logs.layer),
+    )
+    return { logs, layer }
+  }
+
+  for (const [label, cache] of [
+    ["an outage", failingCache],
+    ["a defect", dyingCache],
+  ] as const) {
+    it.effect(`turns ${label} into misses and no-ops with a warning, never a failure`, () => {
+      const { layer, logs } = run(cache)
+      return Effect.gen(function* () {
+        const connections = yield* ProviderConnectionCache
+        const connection = makeConnection()
+        const results = yield* Effect.exit(
+          Effect.all([
+            connections.get(connection.id),
+            connections.set(connection),
+            connections.delete(connection.id),
+            connections.exists(connection.id),
+          ]),
+        )
+        expect(results).toStrictEqual(Exit.succeed([Option.none(), undefined, false, false]))
+        expect(logs.entries.filter((e) => e.level === "WARN")).toHaveLength(4)
+        for (const entry of logs.entries) expect(entry.annotations.connectionId).toBe(connection.id)
+        expect(JSON.stringify(logs.entries)).not.toContain(secretBase64)
+      }).pipe(Effect.provide(layer))
+    })
+  }
+
+  it.effect("an invalid ttl on set is a logged no-op", () => {
+    const logs = captureLogs()
+    return Effect.gen(function* () {
+      const connections = yield* ProviderConnectionCache
+      const connection = makeConnection()
+      yield* connections.set(connection, { ttl: 0 })
+      expect(yield* connections.exists(connection.id)).toBe(false)
+      expect(String(logs.entries[0]?.annotations.reason)).toContain("InvalidArgument")
+    }).pipe(
+      Effect.provide(
+        ProviderConnectionCache.layerWithTtl("1 minute").pipe(
+          Layer.provide(MemoryCache.layer()),
+          Layer.provideMerge(logs.layer),
+        ),
+      ),
+    )
+  })
+})
+
+describe("ProviderConnectionCache configuration", () => {
+  const withEnv = (env: Record<string, string>) =>
+    Effect.withConfigProvider(ConfigProvider.fromMap(new Map(Object.entries(env))))
+  const live = ProviderConnectionCache.layer.pipe(Layer.provideMerge(MemoryCache.layer()))
+
+  it.effect("CACHE_PROVIDER_TTL sets the default ttl; 300 seconds without it", () =>
+    Effect.gen(function* () {
+      const check = (expectedSeconds: number) =>
+        Effect.gen(function* () {
+          const connections = yield* ProviderConnectionCache
+          const cache = yield* Cache
+          const connection = makeConnection()
+          yield* connections.set(connection)
+          const ttl = Option.getOrThrow(yield* cache.ttl(connectionKey(connection.id)))
+          expect(Duration.toSeconds(ttl)).toBe(expectedSeconds)
+          yield* TestClock.adjust(Duration.seconds(expectedSeconds + 1))
+          expect(yield* connections.get(connection.id)).toStrictEqual(Option.none())
+        }).pipe(Effect.provide(live))
+      yield* check(120).pipe(withEnv({ CACHE_PROVIDER_TTL: "120" }))
+      yield* check(300).pipe(withEnv({}))
+    }),
+  )
+
+  it.effect("a non-positive or non-numeric CACHE_PROVIDER_TTL fails the layer with a ConfigError", () =>
+    Effect.gen(function* () {
+      for (const value of ["0", "-5", "abc", "1.5", ""]) {
+        const exit = yield* Effect.exit(
+          Layer.build(live).pipe(Effect.scoped, withEnv({ CACHE_PROVIDER_TTL: value })),
+        )
+        expect([value, Exit.isFailure(exit)]).toStrictEqual([value, true])
+        if (Exit.isFailure(exit)) expect(String(exit.cause)).toContain("CACHE_PROVIDER_TTL")
+      }
+    }),
+  )
+})
