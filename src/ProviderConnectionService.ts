@@ -1,0 +1,207 @@
+/**
+ * The original handler's provider-connection flow: cache, then the repository (the source of truth), then
+ * store, then the ownership check. Updates and disconnects invalidate the cached entry, which the original
+ * never did (it served stale connections for up to 5 minutes).
+ *
+ * @since 0.1.0
+ */
+import { Clock, Context, Duration, Effect, Layer, Option, Schema } from "effect"
+import { CacheAside } from "./CacheAside.js"
+import { ProviderConnection, ProviderConnectionWire } from "./ProviderConnection.js"
+import { connectionKey, defaultTtlConfig } from "./ProviderConnectionCache.js"
+
+/**
+ * @since 0.1.0
+ */
+export class ConnectionNotFound extends Schema.TaggedError<ConnectionNotFound>()("ConnectionNotFound", {
+  connectionId: Schema.String,
+}) {
+  override get message() {
+    return `provider connection ${this.connectionId} not found`
+  }
+}
+
+/**
+ * @since 0.1.0
+ */
+export class ConnectionNotOwned extends Schema.TaggedError<ConnectionNotOwned>()("ConnectionNotOwned", {
+  connectionId: Schema.String,
+  userId: Schema.String,
+}) {
+  override get message() {
+    return `provider connection ${this.connectionId} is not owned by user ${this.userId}`
+  }
+}
+
+/**
+ * @since 0.1.0
+ */
+export class RepositoryError extends Schema.TaggedError<RepositoryError>()("RepositoryError", {
+  operation: Schema.String,
+  cause: Schema.optional(Schema.Defect),
+}) {}
+
+/**
+ * The source of truth for provider connections (the database in production).
+ *
+ * @since 0.1.0
+ */
+export class ProviderConnectionRepository extends Context.Tag(
+  "effect-provider-cache/ProviderConnectionRepository",
+)<
+  ProviderConnectionRepository,
+  {
+    readonly findById: (id: string) => Effect.Effect<Option.Option<ProviderConnection>, RepositoryError>
+    readonly save: (connection: ProviderConnection) => Effect.Effect<void, RepositoryError>
+  }
+>() {
+  /**
+   * An in-memory repository for examples and tests; `lookups` counts `findById` calls, so a program can show
+   * what the cache saved.
+   */
+  static readonly inMemory = (
+    initial: Iterable<ProviderConnection> = [],
+    options: { latency?: Duration.DurationInput } = {},
+  ) => {
+    const rows = new Map<string, ProviderConnection>(Array.from(initial, (c) => [c.id, c]))
+    const stats = { lookups: 0 }
+    const latency = Effect.sleep(options.latency ?? Duration.zero)
+    const layer = Layer.succeed(this, {
+      findById: (id) =>
+        Effect.zipRight(
+          latency,
+          Effect.sync(() => {
+            stats.lookups++
+            return Option.fromNullable(rows.get(id))
+          }),
+        ),
+      save: (connection) => Effect.sync(() => void rows.set(connection.id, connection)),
+    })
+    return { layer, stats }
+  }
+}
+
+/**
+ * @since 0.1.0
+ */
+export interface ConnectionPatch {
+  readonly alias?: string | null
+  readonly status?: ProviderConnection["status"]
+}
+
+/**
+ * @since 0.1.0
+ */
+export interface ProviderConnectionServiceApi {
+  readonly getForUser: (
+    userId: string,
+    connectionId: string,
+  ) => Effect.Effect<ProviderConnection, ConnectionNotFound | ConnectionNotOwned | RepositoryError>
+  readonly update: (
+    userId: string,
+    connectionId: string,
+    patch: ConnectionPatch,
+  ) => Effect.Effect<ProviderConnection, ConnectionNotFound | ConnectionNotOwned | RepositoryError>
+  readonly disconnect: (
+    userId: string,
+    connectionId: string,
+  ) => Effect.Effect<ProviderConnection, ConnectionNotFound | ConnectionNotOwned | RepositoryError>
+}
+
+const NAMESPACE = "provider_connection"
+
+/**
+ * @since 0.1.0
+ */
+export const make = (options: {
+  readonly ttl: Duration.DurationInput
+}): Effect.Effect<ProviderConnectionServiceApi, never, CacheAside | ProviderConnectionRepository> =>
+  Effect.gen(function* () {
+    const aside = yield* CacheAside
+    const repository = yield* ProviderConnectionRepository
+
+    const load = (connectionId: string) =>
+      aside.getOrLoad(
+        {
+          key: connectionKey(connectionId),
+          schema: ProviderConnectionWire,
+          ttl: options.ttl,
+          namespace: NAMESPACE,
+        },
+        Effect.flatMap(
+          repository.findById(connectionId),
+          Option.match({
+            onNone: () => Effect.fail(new ConnectionNotFound({ connectionId })),
+            onSome: Effect.succeed,
+          }),
+        ),
+      )
+
+    const getForUser = (userId: string, connectionId: string) =>
+      load(connectionId).pipe(
+        Effect.filterOrFail(
+          (connection) => connection.userId === userId,
+          () => new ConnectionNotOwned({ connectionId, userId }),
+        ),
+        Effect.withSpan("ProviderConnectionService.getForUser", { attributes: { connectionId } }),
+      )
+
+    // Write the source of truth first, then invalidate: a reader in between sees the old row at worst, and a
+    // lookup already in flight is kept from caching it (CacheAside.invalidate).
+    const change = (
+      userId: string,
+      connectionId: string,
+      apply: (connection: ProviderConnection, now: Date) => ProviderConnection,
+    ) =>
+      Effect.gen(function* () {
+        const current = yield* getForUser(userId, connectionId)
+        const now = new Date(yield* Clock.currentTimeMillis)
+        const next = apply(current, now)
+        yield* repository.save(next)
+        yield* aside.invalidate(connectionKey(connectionId), NAMESPACE)
+        return next
+      })
+
+    const update = (userId: string, connectionId: string, patch: ConnectionPatch) =>
+      change(
+        userId,
+        connectionId,
+        (connection, now) => new ProviderConnection({ ...connection, ...patch, updatedAt: now }),
+      ).pipe(Effect.withSpan("ProviderConnectionService.update", { attributes: { connectionId } }))
+
+    // A disconnected connection keeps no credentials.
+    const disconnect = (userId: string, connectionId: string) =>
+      change(
+        userId,
+        connectionId,
+        (connection, now) =>
+          new ProviderConnection({
+            ...connection,
+            status: "disconnected",
+            credentials: null,
+            updatedAt: now,
+          }),
+      ).pipe(Effect.withSpan("ProviderConnectionService.disconnect", { attributes: { connectionId } }))
+
+    return { getForUser, update, disconnect }
+  })
+
+/**
+ * @since 0.1.0
+ */
+export class ProviderConnectionService extends Context.Tag("effect-provider-cache/ProviderConnectionService")<
+  ProviderConnectionService,
+  ProviderConnectionServiceApi
+>() {
+  /** TTL from `CACHE_PROVIDER_TTL` (seconds, default 300). */
+  static readonly layer = Layer.effect(
+    this,
+    Effect.flatMap(defaultTtlConfig, (ttl) => make({ ttl })),
+  )
+
+  /** With an explicit TTL instead of configuration. */
+  static readonly layerWithTtl = (
+    ttl: Duration.DurationInput,
+  ): Layer.Layer<ProviderConnectionService, never, CacheAside | ProviderConnectionRepository> =>
+    Layer.effect(this, make({ ttl }))
+}
