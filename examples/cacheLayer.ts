@@ -1,0 +1,32 @@
+/**
+ * The Cache the examples run on: `MemoryCache` by default, `RedisCache` when `REDIS_URL` is set. Against
+ * Redis the examples write under the `CACHE_KEY_PREFIX` (default `examples:`) and flush only that.
+ */
+import { Config, Console, Effect, Layer, Option } from "effect"
+import { type Cache, MemoryCache, RedisCache } from "../src/index.js"
+
+export const CacheLive: Layer.Layer<Cache, never> = Layer.unwrapEffect(
+  Effect.gen(function* () {
+    const url = yield* Config.option(Config.redacted("REDIS_URL"))
+    if (Option.isNone(url)) {
+      yield* Console.log("Cache: in-memory (set REDIS_URL to run against Redis)")
+      return MemoryCache.layer()
+    }
+    const options = yield* RedisCache.config
+    yield* Console.log(`Cache: Redis (URL from REDIS_URL, key prefix "${options.keyPrefix ?? "examples:"}")`)
+    return RedisCache.layer({ ...options, keyPrefix: options.keyPrefix ?? "examples:" })
+  }).pipe(Effect.orDie),
+)
+
+/** Runs `self`, printing how long it took. */
+export const timed = <A, E, R>(label: string, self: Effect.Effect<A, E, R>) =>
+  Effect.gen(function* () {
+    const start = performance.now()
+    const result = yield* self
+    yield* Console.log(`  ${label} (${(performance.now() - start).toFixed(2)} ms)`)
+    return result
+  })
+
+/** Whether this module is the one node was asked to run (so each example also runs alone). */
+export const isMain = (moduleUrl: string): boolean =>
+  process.argv[1] !== undefined && moduleUrl === new URL(`file://${process.argv[1]}`).href
