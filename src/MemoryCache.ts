@@ -16,6 +16,8 @@ import { type Backend, type BackendFailure, makeCache } from "./internal/makeCac
 export interface MemoryCacheOptions {
   /** Prepended to every key, as with `RedisCache`. Default: none. */
   readonly keyPrefix?: string | undefined
+  /** Wrap every operation in a span. Default: false (see `RedisCacheOptions.spans`). */
+  readonly spans?: boolean | undefined
   /**
    * How often expired entries that nobody reads are swept from memory. Expiry itself is exact at every read;
    * this only bounds memory. Default: 1 second.
@@ -48,8 +50,10 @@ export const make = (options: MemoryCacheOptions = {}): Effect.Effect<Cache.Serv
       return entry
     }
 
+    // The clock of the scope that builds the layer: the live one in production, a TestClock in tests.
+    const clock = yield* Effect.clock
     const withNow = <A>(f: (now: number) => A): Effect.Effect<A> =>
-      Effect.clockWith((clock) => Effect.sync(() => f(clock.unsafeCurrentTimeMillis())))
+      Effect.sync(() => f(clock.unsafeCurrentTimeMillis()))
 
     const expiresAt = (now: number, ttlMs: number | undefined) =>
       ttlMs === undefined ? undefined : now + ttlMs

@@ -75,16 +75,20 @@ export const makeGetBatcher = (options: GetBatcherOptions) => {
     }
   }
 
+  // The flush is a task on the calling fiber's Effect scheduler, queued behind every fiber already
+  // scheduled: all the fibers that run in this round join the batch, and a busy program cannot starve the
+  // flush (a process.nextTick would wait until Effect's whole microtask loop drained).
   const get = (key: string): Effect.Effect<string | null, BackendFailure> =>
-    Effect.async<string | null, BackendFailure>((resume) => {
-      const waiter: Waiter = { key, resume, cancelled: false }
-      pending.push(waiter)
-      // Flushing after the current microtasks lets every fiber that runs in this tick join the batch.
-      if (pending.length === 1) process.nextTick(flush)
-      return Effect.sync(() => {
-        waiter.cancelled = true
-      })
-    })
+    Effect.withFiberRuntime((fiber) =>
+      Effect.async<string | null, BackendFailure>((resume) => {
+        const waiter: Waiter = { key, resume, cancelled: false }
+        pending.push(waiter)
+        if (pending.length === 1) fiber.currentScheduler.scheduleTask(flush, 0)
+        return Effect.sync(() => {
+          waiter.cancelled = true
+        })
+      }),
+    )
 
   return { get }
 }
