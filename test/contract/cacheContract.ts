@@ -455,6 +455,94 @@ export const cacheContract = (name: string, cacheLayer: Layer.Layer<Cache>, opti
       }),
     )
 
+    it.effect("hostile input, table-driven: a typed error or the correct result, never a partial write", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        type Row = readonly [label: string, run: Effect.Effect<unknown, CacheError>, expected: string]
+        const cyclic: Record<string, unknown> = {}
+        cyclic.self = cyclic
+        const rows: ReadonlyArray<Row> = [
+          ["empty key", cache.set("", "v"), "ok"],
+          ["64 KiB key", cache.set("k".repeat(65_536), "v"), "ok"],
+          ["unicode key", cache.set("키:🔑:ü", "v"), "ok"],
+          ["whitespace key", cache.set(" \n\t\r ", "v"), "ok"],
+          ["glob key", cache.set("*?[a-z]\\", "v"), "ok"],
+          ["__proto__ key", cache.set("__proto__", "v"), "ok"],
+          ["constructor key", cache.set("constructor", "v"), "ok"],
+          ["lone surrogate key", cache.set("k\uD83D", "v"), "InvalidArgument"],
+          ["empty value", cache.set("hostile:v", ""), "ok"],
+          ["10 MiB value", cache.set("hostile:v", "v".repeat(10 * 1024 * 1024)), "ok"],
+          ["unicode value", cache.set("hostile:v", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 ✓"), "ok"],
+          ["lone surrogate value", cache.set("hostile:v", "\uDE00"), "InvalidArgument"],
+          ["JSON cycle", cache.setJson("hostile:j", cyclic), "Serialization"],
+          ["JSON BigInt", cache.setJson("hostile:j", { n: 1n }), "Serialization"],
+          ["JSON function", cache.setJson("hostile:j", () => 0), "Serialization"],
+          ["JSON undefined", cache.setJson("hostile:j", undefined), "Serialization"],
+          ["ttl 0", cache.set("hostile:t", "v", { ttl: 0 }), "InvalidArgument"],
+          ["ttl negative", cache.set("hostile:t", "v", { ttl: -1_000 }), "InvalidArgument"],
+          ["ttl NaN", cache.set("hostile:t", "v", { ttl: Number.NaN }), "InvalidArgument"],
+          ["ttl Infinity", cache.set("hostile:t", "v", { ttl: Number.POSITIVE_INFINITY }), "ok"],
+          ["ttl sub-millisecond", cache.set("hostile:t2", "v", { ttl: Duration.nanos(1n) }), "ok"],
+          [
+            "ttl beyond what Redis accepts",
+            cache.set("hostile:t", "v", { ttl: Duration.days(1e12) }),
+            "InvalidArgument",
+          ],
+          ["amount 0.5", cache.increment("hostile:n", 0.5), "InvalidArgument"],
+          ["amount NaN", cache.increment("hostile:n", Number.NaN), "InvalidArgument"],
+          ["amount 2^53", cache.increment("hostile:n", 2 ** 53), "InvalidArgument"],
+          ["amount -Infinity", cache.decrement("hostile:n", Number.NEGATIVE_INFINITY), "InvalidArgument"],
+          ["amount max safe", cache.increment("hostile:n", Number.MAX_SAFE_INTEGER), "ok"],
+          ["result past max safe", cache.increment("hostile:n", 1), "Command"],
+          ["pattern with lone surrogate", cache.deletePattern("\uD800*"), "InvalidArgument"],
+        ]
+        for (const [label, run, expected] of rows) {
+          const outcome = yield* Effect.match(run, { onFailure: (e) => e.reason, onSuccess: () => "ok" })
+          expect([label, outcome]).toStrictEqual([label, expected])
+        }
+        // Nothing half-written: the failed rows left the earlier good values alone.
+        expect(Option.getOrThrow(yield* cache.get("hostile:v")).length).toBe("𝔘𝔫𝔦𝔠𝔬𝔡𝔢 ✓".length)
+        expect(yield* cache.exists("hostile:j")).toBe(false)
+        expect(yield* cache.exists("hostile:t")).toBe(true)
+        expect(yield* cache.ttl("hostile:t")).toStrictEqual(Option.none())
+        expect(yield* cache.get("hostile:n")).toStrictEqual(Option.some(String(Number.MAX_SAFE_INTEGER)))
+        for (const key of [
+          "",
+          "k".repeat(65_536),
+          "__proto__",
+          "constructor",
+          "hostile:v",
+          "hostile:t",
+          "hostile:t2",
+          "hostile:n",
+        ]) {
+          yield* cache.delete(key)
+        }
+      }),
+    )
+
+    it.effect("a pattern built from user input without escapeGlob is widened; with it, it is not", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        const keys = ["user:alice:token", "user:bob:token", "user:a*:token"]
+        const reset = cache.setMany(keys.map((k) => [k, "v"] as const))
+        const hostileId = "a*"
+        yield* reset
+        expect(yield* cache.deletePattern(`user:${hostileId}:*`)).toBe(2)
+        yield* reset
+        expect(yield* cache.deletePattern(`user:${escapeGlob(hostileId)}:*`)).toBe(1)
+        expect(yield* cache.exists("user:alice:token")).toBe(true)
+        for (const hostile of ["*", "?", "[a-z]*", "\\", "[", "]", "[^x]*"]) {
+          yield* reset
+          expect([hostile, yield* cache.deletePattern(`user:${escapeGlob(hostile)}:token`)]).toStrictEqual([
+            hostile,
+            0,
+          ])
+        }
+        yield* cache.deletePattern("user:*")
+      }),
+    )
+
     it.effect("errors carry reason, operation and key, and a readable message", () =>
       Effect.gen(function* () {
         const cache = yield* Cache
