@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Layer, Schedule, type Scope } from "effect"
+import { Duration, Effect, Layer, Option, Schedule, type Scope } from "effect"
 import { Cache } from "./Cache.js"
 import { compileGlob } from "./internal/glob.js"
 import { incrementBy, NOT_AN_INTEGER, parseRedisInteger } from "./internal/integer.js"
@@ -81,7 +81,11 @@ export const make = (options: MemoryCacheOptions = {}): Effect.Effect<Cache.Serv
       })
 
     const backend: Backend = {
-      get: (key) => withNow((now) => live(key, now)?.value ?? null),
+      get: (key) =>
+        Effect.sync(() => {
+          const entry = live(key, clock.unsafeCurrentTimeMillis())
+          return entry === undefined ? Option.none() : Option.some(entry.value)
+        }),
       getMany: (keys) => withNow((now) => keys.map((key) => live(key, now)?.value ?? null)),
       set: (key, value, ttlMs) =>
         withNow((now) => void store.set(key, { value, expiresAt: expiresAt(now, ttlMs) })),

@@ -3,6 +3,9 @@
  * calls fail immediately for `cooldown`; then a single probe is let through, and its outcome closes the
  * circuit or opens it for another cooldown. Calls that fail for other reasons (a refused command, bad input)
  * prove the backend answers, so they count as successes.
+ *
+ * The core is synchronous (`tryAcquire` / `record`) so the GET batcher can use it once per MGET; `protect`
+ * wraps an Effect with it.
  */
 import { Effect } from "effect"
 import type { BackendFailure } from "./makeCache.js"
@@ -17,7 +20,18 @@ type State =
   | { readonly _tag: "Open"; readonly until: number }
   | { readonly _tag: "HalfOpen" }
 
+/** Permission to send one command; `probe` when it decides whether a half-open circuit closes. */
+export interface Permit {
+  readonly probe: boolean
+}
+
 export interface CircuitBreaker {
+  /** A permit, or undefined when the call must fail at once (see `rejection`). */
+  readonly tryAcquire: () => Permit | undefined
+  /** What a rejected call fails with. */
+  readonly rejection: () => BackendFailure
+  /** The outcome of a permitted call: `undefined` for success. */
+  readonly record: (permit: Permit, failure: BackendFailure | undefined) => void
   readonly protect: <A>(effect: Effect.Effect<A, BackendFailure>) => Effect.Effect<A, BackendFailure>
   /** For logs and tests. */
   readonly state: () => "Closed" | "Open" | "HalfOpen"
@@ -25,51 +39,63 @@ export interface CircuitBreaker {
 
 const isOutage = (failure: BackendFailure) => failure.reason === "Connection" || failure.reason === "Timeout"
 
+const CLOSED_PERMIT: Permit = { probe: false }
+const PROBE_PERMIT: Permit = { probe: true }
+
 export const makeCircuitBreaker = (options: CircuitBreakerOptions, now: () => number): CircuitBreaker => {
   let state: State = { _tag: "Closed", failures: 0 }
 
-  const rejected = (detail: string): Effect.Effect<never, BackendFailure> =>
-    Effect.fail({ reason: "Connection", detail })
-
-  const onSuccess = () => {
-    state = { _tag: "Closed", failures: 0 }
+  const open = () => {
+    state = { _tag: "Open", until: now() + options.cooldownMs }
   }
-  const onFailure = (failure: BackendFailure, probe: boolean) => {
-    if (!isOutage(failure)) return onSuccess()
-    if (probe || state._tag === "HalfOpen") {
-      state = { _tag: "Open", until: now() + options.cooldownMs }
-    } else if (state._tag === "Closed" && ++state.failures >= options.failureThreshold) {
-      state = { _tag: "Open", until: now() + options.cooldownMs }
+
+  const tryAcquire = (): Permit | undefined => {
+    switch (state._tag) {
+      case "Closed":
+        return CLOSED_PERMIT
+      case "HalfOpen":
+        return undefined
+      case "Open":
+        if (now() < state.until) return undefined
+        state = { _tag: "HalfOpen" }
+        return PROBE_PERMIT
     }
   }
 
-  const observe = <A>(effect: Effect.Effect<A, BackendFailure>, probe: boolean) =>
-    effect.pipe(
-      Effect.tapBoth({
-        onFailure: (failure) => Effect.sync(() => onFailure(failure, probe)),
-        onSuccess: () => Effect.sync(onSuccess),
-      }),
-      // An interrupted probe must not leave the breaker half-open forever.
-      Effect.onInterrupt(() =>
-        Effect.sync(() => {
-          if (probe && state._tag === "HalfOpen") state = { _tag: "Open", until: now() }
-        }),
-      ),
-    )
+  const rejection = (): BackendFailure => ({
+    reason: "Connection",
+    detail:
+      state._tag === "HalfOpen"
+        ? "circuit breaker open: a probe is checking whether Redis is back"
+        : "circuit breaker open after consecutive failures",
+  })
+
+  const record = (permit: Permit, failure: BackendFailure | undefined) => {
+    if (failure === undefined || !isOutage(failure)) {
+      if (permit.probe || state._tag === "Closed") state = { _tag: "Closed", failures: 0 }
+      return
+    }
+    if (permit.probe || state._tag === "HalfOpen") return open()
+    if (state._tag === "Closed" && ++state.failures >= options.failureThreshold) open()
+  }
 
   const protect = <A>(effect: Effect.Effect<A, BackendFailure>): Effect.Effect<A, BackendFailure> =>
     Effect.suspend(() => {
-      switch (state._tag) {
-        case "Closed":
-          return observe(effect, false)
-        case "HalfOpen":
-          return rejected("circuit breaker open: a probe is checking whether Redis is back")
-        case "Open":
-          if (now() < state.until) return rejected("circuit breaker open after consecutive failures")
-          state = { _tag: "HalfOpen" }
-          return observe(effect, true)
-      }
+      const permit = tryAcquire()
+      if (permit === undefined) return Effect.fail(rejection())
+      return effect.pipe(
+        Effect.tapBoth({
+          onFailure: (failure) => Effect.sync(() => record(permit, failure)),
+          onSuccess: () => Effect.sync(() => record(permit, undefined)),
+        }),
+        // An interrupted probe must not leave the breaker half-open forever.
+        Effect.onInterrupt(() =>
+          Effect.sync(() => {
+            if (permit.probe && state._tag === "HalfOpen") state = { _tag: "Open", until: now() }
+          }),
+        ),
+      )
     })
 
-  return { protect, state: () => state._tag }
+  return { tryAcquire, rejection, record, protect, state: () => state._tag }
 }

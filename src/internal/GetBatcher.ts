@@ -1,66 +1,87 @@
 /**
- * Turns concurrent single-key GETs from any number of fibers into one MGET per tick.
+ * Turns concurrent single-key GETs from any number of fibers into one MGET per scheduler round.
  *
  * ioredis's auto-pipelining already sends a tick's GETs in one write, but still parses one reply and settles
- * one promise per key; MGET answers the whole tick with one reply. That is what lets `Cache.get` beat a raw
+ * one promise per key; MGET answers the whole round with one reply. That is what lets `Cache.get` beat a raw
  * auto-pipelined GET under load. Results are the same as GET's for every key this cache writes (strings);
  * a key holding another Redis type reads as a miss, where GET would answer WRONGTYPE.
+ *
+ * This is the hottest path of the library, so it avoids per-call combinators: the circuit breaker is
+ * consulted synchronously and told the outcome once per MGET, not once per key.
  */
-import { Effect } from "effect"
-import type { BackendFailure } from "./makeCache.js"
+import { Effect, Exit, Option, Scheduler } from "effect"
+import type { CacheError } from "../Cache.js"
+import type { CircuitBreaker } from "./CircuitBreaker.js"
+import { type BackendFailure, cacheError } from "./makeCache.js"
 
 interface Waiter {
   readonly key: string
-  readonly resume: (effect: Effect.Effect<string | null, BackendFailure>) => void
-  cancelled: boolean
+  readonly callerKey: string
+  readonly resume: (effect: Effect.Effect<Option.Option<string>, CacheError>) => void
 }
 
 export interface GetBatcherOptions {
-  /** Sends one MGET for `keys` (already grouped so one MGET may carry them) and settles within the timeout. */
+  /** Sends one MGET for `keys` (already grouped so one MGET may carry them). */
   readonly mget: (keys: ReadonlyArray<string>) => Promise<ReadonlyArray<string | null>>
-  /** Splits a tick's keys into groups that may share one MGET (Redis Cluster: one hash slot). */
+  /** Splits a round's keys into groups that may share one MGET (Redis Cluster: one hash slot). */
   readonly group: (keys: ReadonlyArray<string>) => ReadonlyArray<ReadonlyArray<number>>
   readonly classify: (error: unknown) => BackendFailure
+  readonly breaker: CircuitBreaker
   readonly timeoutMs: number
   readonly maxBatch: number
+  /** Pending GETs that are sent without waiting for the end of the scheduler round. */
+  readonly eagerBatch: number
 }
+
+const NONE = Exit.succeed(Option.none<string>())
 
 export const makeGetBatcher = (options: GetBatcherOptions) => {
   let pending: Array<Waiter> = []
 
-  const settle = (
-    batch: ReadonlyArray<Waiter>,
-    result: (i: number) => Effect.Effect<string | null, BackendFailure>,
-  ) => {
-    for (let i = 0; i < batch.length; i++) {
-      const waiter = batch[i]!
-      if (!waiter.cancelled) waiter.resume(result(i))
+  const fail = (batch: ReadonlyArray<Waiter>, failure: BackendFailure) => {
+    for (const waiter of batch) {
+      waiter.resume(
+        Exit.fail(
+          cacheError({
+            reason: failure.reason,
+            operation: "get",
+            key: waiter.callerKey,
+            detail: failure.detail,
+            cause: failure.cause,
+          }),
+        ),
+      )
     }
   }
 
   const send = (batch: ReadonlyArray<Waiter>) => {
+    const probe = options.breaker.tryAcquire()
+    if (probe === undefined) return fail(batch, options.breaker.rejection())
     let settled = false
     const timer = setTimeout(() => {
       settled = true
-      const failure = Effect.fail<BackendFailure>({
-        reason: "Timeout",
-        detail: `no reply within ${options.timeoutMs} ms`,
-      })
-      settle(batch, () => failure)
+      const failure: BackendFailure = { reason: "Timeout", detail: `no reply within ${options.timeoutMs} ms` }
+      options.breaker.record(probe, failure)
+      fail(batch, failure)
     }, options.timeoutMs)
     options.mget(batch.map((w) => w.key)).then(
       (values) => {
         if (settled) return
         settled = true
         clearTimeout(timer)
-        settle(batch, (i) => Effect.succeed(values[i] ?? null))
+        options.breaker.record(probe, undefined)
+        for (let i = 0; i < batch.length; i++) {
+          const value = values[i]
+          batch[i]!.resume(value === null || value === undefined ? NONE : Exit.succeed(Option.some(value)))
+        }
       },
       (error: unknown) => {
         if (settled) return
         settled = true
         clearTimeout(timer)
-        const failure = Effect.fail(options.classify(error))
-        settle(batch, () => failure)
+        const failure = options.classify(error)
+        options.breaker.record(probe, failure)
+        fail(batch, failure)
       },
     )
   }
@@ -75,20 +96,21 @@ export const makeGetBatcher = (options: GetBatcherOptions) => {
     }
   }
 
-  // The flush is a task on the calling fiber's Effect scheduler, queued behind every fiber already
-  // scheduled: all the fibers that run in this round join the batch, and a busy program cannot starve the
-  // flush (a process.nextTick would wait until Effect's whole microtask loop drained).
-  const get = (key: string): Effect.Effect<string | null, BackendFailure> =>
-    Effect.withFiberRuntime((fiber) =>
-      Effect.async<string | null, BackendFailure>((resume) => {
-        const waiter: Waiter = { key, resume, cancelled: false }
-        pending.push(waiter)
-        if (pending.length === 1) fiber.currentScheduler.scheduleTask(flush, 0)
-        return Effect.sync(() => {
-          waiter.cancelled = true
-        })
-      }),
-    )
+  // The flush is a task on Effect's scheduler, queued behind the fibers already scheduled: every fiber that
+  // runs in this round joins the batch, and a busy program cannot starve it (a process.nextTick would wait
+  // until Effect's whole microtask loop drained).
+  //
+  // No canceller is returned: Effect would wrap every GET in onInterrupt, which more than doubles its cost.
+  // None is needed either: an interrupted fiber's resume callback has already fired (Effect uses it as the
+  // interruptor), so the batch's later resume is ignored.
+  const get = (key: string, callerKey: string): Effect.Effect<Option.Option<string>, CacheError> =>
+    Effect.async<Option.Option<string>, CacheError>((resume) => {
+      pending.push({ key, callerKey, resume })
+      if (pending.length === 1) Scheduler.defaultScheduler.scheduleTask(flush, 0)
+      // A full batch goes out at once: Redis answers it while the remaining fibers of this round are still
+      // running here, so the two sides work in parallel instead of taking turns.
+      else if (pending.length >= options.eagerBatch) flush()
+    })
 
   return { get }
 }

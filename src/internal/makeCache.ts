@@ -24,7 +24,11 @@ export interface BackendFailure {
 
 /** What a storage backend implements. Keys are prefixed; ttls are positive whole milliseconds. */
 export interface Backend {
-  readonly get: (key: string) => Effect.Effect<string | null, BackendFailure>
+  /**
+   * The hot path, so it skips the generic plumbing: it answers an Option and fails with the finished
+   * CacheError (`callerKey` is the key without prefix, for that error).
+   */
+  readonly get: (key: string, callerKey: string) => Effect.Effect<Option.Option<string>, CacheError>
   /** One value (or null) per key, in order. Never called with an empty array. */
   readonly getMany: (
     keys: ReadonlyArray<string>,
@@ -65,7 +69,7 @@ export interface FrontOptions {
 }
 
 // Internal errors are built from values we produced ourselves: skip Schema validation (~50 µs each).
-const cacheError = (props: ConstructorParameters<typeof CacheError>[0]) => new CacheError(props, true)
+export const cacheError = (props: ConstructorParameters<typeof CacheError>[0]) => new CacheError(props, true)
 
 const invalid = (operation: string, key: string | undefined, detail: string) =>
   cacheError({ reason: "InvalidArgument", operation, key, detail })
@@ -98,19 +102,17 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
   const get = (key: string) => {
     const bad = checkKey("get", key)
     if (bad) return Effect.fail(bad)
-    return backend
-      .get(withPrefix(key))
-      .pipe(Effect.map(Option.fromNullable), Effect.mapError(contextualize("get", key)), span("Cache.get"))
+    return span("Cache.get")(backend.get(withPrefix(key), key))
   }
 
   const getJson = (key: string) => {
     const bad = checkKey("getJson", key)
     if (bad) return Effect.fail(bad)
-    return backend.get(withPrefix(key)).pipe(
-      Effect.mapError(contextualize("getJson", key)),
-      Effect.flatMap((text) => {
-        if (text === null) return Effect.succeed(Option.none())
-        const parsed = decodeJson(text)
+    return backend.get(withPrefix(key), key).pipe(
+      Effect.mapError((error) => cacheError({ ...error, operation: "getJson" })),
+      Effect.flatMap((found) => {
+        if (Option.isNone(found)) return Effect.succeed(Option.none())
+        const parsed = decodeJson(found.value)
         return Either.isRight(parsed)
           ? Effect.succeed(Option.some(parsed.right))
           : Effect.fail(

@@ -26,20 +26,21 @@ export interface Topology {
 
 /** A single Redis: every key may share a command; SCAN visits the one node. */
 export const singleNode = (client: Redis): Topology => ({
-  group: (keys) => [keys.map((_, i) => i)],
+  group: (keys) => (keys.length === 0 ? [] : [keys.map((_, i) => i)]),
   masters: () => [client],
 })
 
 const SCRIPT_PREFIX = "effectCache"
 const MGET_CHUNK = 10_000
 const SET_CHUNK = 5_000
-const SCAN_COUNT = 10_000
+/** Keys visited per scan-and-unlink call: about a millisecond of Redis time each on a modest machine. */
+const SCAN_COUNT = 2_000
 
 class TimeoutMarker {
   constructor(readonly ms: number) {}
 }
 
-type ScriptName = "set" | "setMany" | "del" | "unlink" | "expire" | "incrBy" | "flushDb"
+type ScriptName = "set" | "setMany" | "del" | "expire" | "incrBy"
 
 type ScriptCaller = (
   client: Redis | Cluster,
@@ -53,10 +54,8 @@ const defineScripts = (client: Redis | Cluster): ScriptCaller => {
     set: Scripts.set,
     setMany: Scripts.setMany,
     del: Scripts.del,
-    unlink: Scripts.unlink,
     expire: Scripts.expire,
     incrBy: Scripts.incrBy,
-    flushDb: Scripts.flushDb,
   }
   for (const [name, definition] of Object.entries(definitions)) {
     client.defineCommand(SCRIPT_PREFIX + name, definition)
@@ -129,6 +128,10 @@ export const makeRedisBackend = (
     const call = <A>(run: () => Promise<A>): Effect.Effect<A, BackendFailure> =>
       breaker.protect(Effect.tryPromise({ try: () => withTimeout(run()), catch: classify }))
 
+    /** For operations of several round trips: each round trip inside `run` carries its own timeout. */
+    const callSteps = <A>(run: () => Promise<A>): Effect.Effect<A, BackendFailure> =>
+      breaker.protect(Effect.tryPromise({ try: run, catch: classify }))
+
     /** The server-clock instant after which a write sent now must not run (see scripts.ts). */
     const deadline = () => serverClock.deadline(timeoutMs)
 
@@ -136,8 +139,10 @@ export const makeRedisBackend = (
       mget: (keys) => client.mget(...keys),
       group: topology.group,
       classify,
+      breaker,
       timeoutMs,
       maxBatch: 1_000,
+      eagerBatch: 64,
     })
 
     const inGroups = <A>(
@@ -154,45 +159,50 @@ export const makeRedisBackend = (
       return Promise.all(calls)
     }
 
+    // Per node, not through the cluster router: SCAN and FLUSHDB are node-local. EVAL (not EVALSHA) keeps
+    // this free of per-node script caches; these calls are few and the scripts short.
+    const evalOn = (
+      node: Redis,
+      definition: Scripts.ScriptDefinition,
+      args: ReadonlyArray<string | number>,
+    ) => withTimeout(node.eval(definition.lua, 0, ...args))
+
     const scanAndUnlink = async (node: Redis, pattern: string): Promise<number> => {
-      const unlinks: Array<Promise<number>> = []
-      try {
-        let cursor = "0"
-        do {
-          const [next, keys] = await withTimeout(node.scan(cursor, "MATCH", pattern, "COUNT", SCAN_COUNT))
-          cursor = next
-          if (keys.length === 0) continue
-          for (const group of topology.group(keys)) {
-            const batch = group.map((i) => keys[i]!)
-            unlinks.push(withTimeout(script(node, "unlink", batch, [deadline()]) as Promise<number>))
-          }
-        } while (cursor !== "0")
-      } finally {
-        // Whatever happens to the scan, every UNLINK already sent gets a handler.
-        for (const unlink of unlinks) unlink.catch(() => undefined)
-      }
-      const counts = await Promise.all(unlinks)
-      return counts.reduce((a, b) => a + b, 0)
+      let deleted = 0
+      let cursor = "0"
+      do {
+        const [next, count] = (await evalOn(node, Scripts.scanUnlink, [
+          deadline(),
+          cursor,
+          pattern,
+          SCAN_COUNT,
+        ])) as [string, number]
+        cursor = String(next)
+        deleted += Number(count)
+      } while (cursor !== "0")
+      return deleted
     }
 
     const backend: Backend = {
-      get: (key) => breaker.protect(batcher.get(key)),
+      get: batcher.get,
       getMany: (keys) =>
-        call(async () => {
-          const values: Array<string | null> = new Array(keys.length).fill(null)
-          await inGroups(keys, MGET_CHUNK, async (indices) => {
-            const found = await client.mget(...indices.map((i) => keys[i]!))
-            indices.forEach((index, j) => {
-              values[index] = found[j] ?? null
-            })
-          })
-          return values
-        }),
+        keys.length <= MGET_CHUNK && topology.masters().length === 1
+          ? call(() => client.mget(keys as Array<string>))
+          : callSteps(async () => {
+              const values: Array<string | null> = new Array(keys.length).fill(null)
+              await inGroups(keys, MGET_CHUNK, async (indices) => {
+                const found = await client.mget(...indices.map((i) => keys[i]!))
+                indices.forEach((index, j) => {
+                  values[index] = found[j] ?? null
+                })
+              })
+              return values
+            }),
       set: (key, value, ttlMs) =>
         Effect.asVoid(call(() => script(client, "set", [key], [deadline(), value, ttlMs ?? ""]))),
       setMany: (entries, ttlMs) =>
         Effect.asVoid(
-          call(() =>
+          callSteps(() =>
             inGroups(
               entries.map(([key]) => key),
               SET_CHUNK,
@@ -235,12 +245,12 @@ export const makeRedisBackend = (
           (n) => Number(n),
         ),
       deletePattern: (pattern) =>
-        call(async () => {
+        callSteps(async () => {
           const counts = await Promise.all(topology.masters().map((node) => scanAndUnlink(node, pattern)))
           return counts.reduce((a, b) => a + b, 0)
         }),
-      flushAll: call(() =>
-        Promise.all(topology.masters().map((node) => script(node, "flushDb", [], [deadline()]))),
+      flushAll: callSteps(() =>
+        Promise.all(topology.masters().map((node) => evalOn(node, Scripts.flushDb, [deadline()]))),
       ).pipe(Effect.asVoid),
       ping: Effect.map(
         call(() => client.ping()),

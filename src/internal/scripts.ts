@@ -48,19 +48,6 @@ return #KEYS`,
 /** DEL key; ARGV: deadline. */
 export const del: ScriptDefinition = { numberOfKeys: 1, lua: `${guard}\nreturn redis.call('DEL', KEYS[1])` }
 
-/**
- * UNLINK keys…; ARGV: deadline. Returns how many existed. `unpack` is chunked because Lua's C stack holds
- * about 8,000 values.
- */
-export const unlink: ScriptDefinition = {
-  lua: `${guard}
-local n = 0
-for i = 1, #KEYS, 1000 do
-  n = n + redis.call('UNLINK', unpack(KEYS, i, math.min(i + 999, #KEYS)))
-end
-return n`,
-}
-
 /** PEXPIRE key ttl, or PERSIST when ttl is "persist"; ARGV: deadline, ttl. 1 if the key exists. */
 export const expire: ScriptDefinition = {
   numberOfKeys: 1,
@@ -95,4 +82,21 @@ return v`,
 export const flushDb: ScriptDefinition = {
   numberOfKeys: 0,
   lua: `${guard}\nreturn redis.call('FLUSHDB', 'ASYNC')`,
+}
+
+/**
+ * One SCAN page and the UNLINK of its matches, inside Redis: the keys never travel to the client and back.
+ * ARGV: deadline, cursor, pattern, count. Returns {next cursor, number unlinked}. The keys are this node's
+ * (SCAN is per node), possibly of several hash slots, hence the cluster flag.
+ */
+export const scanUnlink: ScriptDefinition = {
+  lua: `#!lua flags=allow-cross-slot-keys
+${guard}
+local page = redis.call('SCAN', ARGV[2], 'MATCH', ARGV[3], 'COUNT', ARGV[4])
+local keys = page[2]
+local n = 0
+for i = 1, #keys, 1000 do
+  n = n + redis.call('UNLINK', unpack(keys, i, math.min(i + 999, #keys)))
+end
+return {page[1], n}`,
 }
