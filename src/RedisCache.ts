@@ -79,7 +79,7 @@ export const failFastOptions = (options: RedisCacheOptions): RedisOptions => {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,
-    enableAutoPipelining: true,
+    enableAutoPipelining: false,
     connectTimeout: millis(options.connectTimeout, defaults.connectTimeoutMs),
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 10), maxDelay),
     reconnectOnError: () => false,

@@ -32,7 +32,7 @@ export const singleNode = (client: Redis): Topology => ({
 
 const SCRIPT_PREFIX = "effectCache"
 const MGET_CHUNK = 10_000
-const SET_CHUNK = 5_000
+const SET_CHUNK = 1_000
 /** Keys visited per scan-and-unlink call: about a millisecond of Redis time each on a modest machine. */
 const SCAN_COUNT = 2_000
 
