@@ -142,26 +142,22 @@ export const make = (options: {
       )
 
     const del = (id: string) =>
-      cache
-        .delete(connectionKey(id))
-        .pipe(
-          failOpen("delete", id, false),
-          Effect.withSpan("ProviderConnectionCache.delete", {
-            attributes: { connectionId: id },
-            captureStackTrace: false,
-          }),
-        )
+      cache.delete(connectionKey(id)).pipe(
+        failOpen("delete", id, false),
+        Effect.withSpan("ProviderConnectionCache.delete", {
+          attributes: { connectionId: id },
+          captureStackTrace: false,
+        }),
+      )
 
     const exists = (id: string) =>
-      cache
-        .exists(connectionKey(id))
-        .pipe(
-          failOpen("exists", id, false),
-          Effect.withSpan("ProviderConnectionCache.exists", {
-            attributes: { connectionId: id },
-            captureStackTrace: false,
-          }),
-        )
+      cache.exists(connectionKey(id)).pipe(
+        failOpen("exists", id, false),
+        Effect.withSpan("ProviderConnectionCache.exists", {
+          attributes: { connectionId: id },
+          captureStackTrace: false,
+        }),
+      )
 
     return { get, set, delete: del, exists }
   })
