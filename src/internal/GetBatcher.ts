@@ -26,7 +26,8 @@ export interface GetBatcherOptions {
   /** Splits a round's keys into groups that may share one MGET (Redis Cluster: one hash slot). */
   readonly group: (keys: ReadonlyArray<string>) => ReadonlyArray<ReadonlyArray<number>>
   readonly classify: (error: unknown) => BackendFailure
-  readonly breaker: CircuitBreaker
+  /** The breaker of the node a key lives on (one breaker for a single Redis). */
+  readonly breakerFor: (key: string) => CircuitBreaker
   readonly timeoutMs: number
   readonly maxBatch: number
   /** Pending GETs that are sent without waiting for the end of the scheduler round. */
@@ -55,13 +56,14 @@ export const makeGetBatcher = (options: GetBatcherOptions) => {
   }
 
   const send = (batch: ReadonlyArray<Waiter>) => {
-    const probe = options.breaker.tryAcquire()
-    if (probe === undefined) return fail(batch, options.breaker.rejection())
+    const breaker = options.breakerFor(batch[0]!.key)
+    const probe = breaker.tryAcquire()
+    if (probe === undefined) return fail(batch, breaker.rejection())
     let settled = false
     const timer = setTimeout(() => {
       settled = true
       const failure: BackendFailure = { reason: "Timeout", detail: `no reply within ${options.timeoutMs} ms` }
-      options.breaker.record(probe, failure)
+      breaker.record(probe, failure)
       fail(batch, failure)
     }, options.timeoutMs)
     options.mget(batch.map((w) => w.key)).then(
@@ -69,7 +71,7 @@ export const makeGetBatcher = (options: GetBatcherOptions) => {
         if (settled) return
         settled = true
         clearTimeout(timer)
-        options.breaker.record(probe, undefined)
+        breaker.record(probe, undefined)
         for (let i = 0; i < batch.length; i++) {
           const value = values[i]
           batch[i]!.resume(value === null || value === undefined ? NONE : Exit.succeed(Option.some(value)))
@@ -80,7 +82,7 @@ export const makeGetBatcher = (options: GetBatcherOptions) => {
         settled = true
         clearTimeout(timer)
         const failure = options.classify(error)
-        options.breaker.record(probe, failure)
+        breaker.record(probe, failure)
         fail(batch, failure)
       },
     )

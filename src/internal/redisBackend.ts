@@ -4,9 +4,10 @@
  */
 import { Effect, type Scope } from "effect"
 import type { Cluster, Redis } from "ioredis"
-import { makeCircuitBreaker } from "./CircuitBreaker.js"
+import { type CircuitBreaker, makeCircuitBreaker } from "./CircuitBreaker.js"
 import { makeGetBatcher } from "./GetBatcher.js"
 import { NOT_AN_INTEGER, WOULD_OVERFLOW } from "./integer.js"
+import { groupBySlot, keySlot } from "./keySlot.js"
 import type { Backend, BackendFailure } from "./makeCache.js"
 import * as Scripts from "./scripts.js"
 
@@ -22,12 +23,29 @@ export interface Topology {
   readonly group: (keys: ReadonlyArray<string>) => ReadonlyArray<ReadonlyArray<number>>
   /** The nodes holding data (every master in a cluster). */
   readonly masters: () => ReadonlyArray<Redis>
+  /** Which node serves a key, so each node gets a circuit breaker of its own. */
+  readonly nodeOf: (key: string) => string
+  /** How the scan-and-unlink script deletes a page: one UNLINK for all, or one per key (cluster). */
+  readonly unlinkMode: "batch" | "each"
 }
 
 /** A single Redis: every key may share a command; SCAN visits the one node. */
 export const singleNode = (client: Redis): Topology => ({
   group: (keys) => (keys.length === 0 ? [] : [keys.map((_, i) => i)]),
   masters: () => [client],
+  nodeOf: () => "",
+  unlinkMode: "batch",
+})
+
+/**
+ * A Redis Cluster: multi-key commands carry keys of one slot (computed here, exactly as the server does:
+ * ioredis's own slot function disagrees on keys like `{}{a}`); SCAN and FLUSHDB visit every master.
+ */
+export const clusterNodes = (cluster: Cluster): Topology => ({
+  group: groupBySlot,
+  masters: () => cluster.nodes("master"),
+  nodeOf: (key) => cluster.slots[keySlot(key)]?.[0] ?? "",
+  unlinkMode: "each",
 })
 
 const SCRIPT_PREFIX = "effectCache"
@@ -102,11 +120,21 @@ export const makeRedisBackend = (
     const timeoutMs = tuning.commandTimeoutMs
     const classify = classifier(scrub)
     const script = defineScripts(client)
-    // Network time is real time: the breaker's cool-down runs on the wall clock even under a TestClock.
-    const breaker = makeCircuitBreaker(
-      { failureThreshold: tuning.breakerThreshold, cooldownMs: tuning.breakerCooldownMs },
-      Date.now,
-    )
+    // One breaker per node: in a cluster, a dead master must not stop the calls that go to the others.
+    // Network time is real time: the cool-down runs on the wall clock even under a TestClock.
+    const breakers = new Map<string, CircuitBreaker>()
+    const breakerFor = (key: string | undefined): CircuitBreaker => {
+      const node = key === undefined ? "" : topology.nodeOf(key)
+      let breaker = breakers.get(node)
+      if (breaker === undefined) {
+        breaker = makeCircuitBreaker(
+          { failureThreshold: tuning.breakerThreshold, cooldownMs: tuning.breakerCooldownMs },
+          Date.now,
+        )
+        breakers.set(node, breaker)
+      }
+      return breaker
+    }
     const serverClock = yield* trackServerClock(client)
 
     const withTimeout = <A>(promise: Promise<A>): Promise<A> =>
@@ -125,12 +153,12 @@ export const makeRedisBackend = (
       })
 
     // One timer per command instead of Effect.timeout's extra fiber: this is the hot path.
-    const call = <A>(run: () => Promise<A>): Effect.Effect<A, BackendFailure> =>
-      breaker.protect(Effect.tryPromise({ try: () => withTimeout(run()), catch: classify }))
+    const call = <A>(run: () => Promise<A>, key?: string): Effect.Effect<A, BackendFailure> =>
+      breakerFor(key).protect(Effect.tryPromise({ try: () => withTimeout(run()), catch: classify }))
 
     /** For operations of several round trips: each round trip inside `run` carries its own timeout. */
-    const callSteps = <A>(run: () => Promise<A>): Effect.Effect<A, BackendFailure> =>
-      breaker.protect(Effect.tryPromise({ try: run, catch: classify }))
+    const callSteps = <A>(run: () => Promise<A>, key?: string): Effect.Effect<A, BackendFailure> =>
+      breakerFor(key).protect(Effect.tryPromise({ try: run, catch: classify }))
 
     /** The server-clock instant after which a write sent now must not run (see scripts.ts). */
     const deadline = () => serverClock.deadline(timeoutMs)
@@ -139,7 +167,7 @@ export const makeRedisBackend = (
       mget: (keys) => client.mget(...keys),
       group: topology.group,
       classify,
-      breaker,
+      breakerFor,
       timeoutMs,
       maxBatch: 1_000,
       eagerBatch: 64,
@@ -176,6 +204,7 @@ export const makeRedisBackend = (
           cursor,
           pattern,
           SCAN_COUNT,
+          topology.unlinkMode,
         ])) as [string, number]
         cursor = String(next)
         deleted += Number(count)
@@ -187,7 +216,7 @@ export const makeRedisBackend = (
       get: batcher.get,
       getMany: (keys) =>
         keys.length <= MGET_CHUNK && topology.masters().length === 1
-          ? call(() => client.mget(keys as Array<string>))
+          ? call(() => client.mget(keys as Array<string>), keys[0])
           : callSteps(async () => {
               const values: Array<string | null> = new Array(keys.length).fill(null)
               await inGroups(keys, MGET_CHUNK, async (indices) => {
@@ -199,49 +228,53 @@ export const makeRedisBackend = (
               return values
             }),
       set: (key, value, ttlMs) =>
-        Effect.asVoid(call(() => script(client, "set", [key], [deadline(), value, ttlMs ?? ""]))),
+        Effect.asVoid(call(() => script(client, "set", [key], [deadline(), value, ttlMs ?? ""]), key)),
       setMany: (entries, ttlMs) =>
         Effect.asVoid(
-          callSteps(() =>
-            inGroups(
-              entries.map(([key]) => key),
-              SET_CHUNK,
-              (indices) =>
-                script(
-                  client,
-                  "setMany",
-                  indices.map((i) => entries[i]![0]),
-                  [deadline(), ttlMs ?? "", ...indices.map((i) => entries[i]![1])],
-                ),
-            ),
+          callSteps(
+            () =>
+              inGroups(
+                entries.map(([key]) => key),
+                SET_CHUNK,
+                (indices) =>
+                  script(
+                    client,
+                    "setMany",
+                    indices.map((i) => entries[i]![0]),
+                    [deadline(), ttlMs ?? "", ...indices.map((i) => entries[i]![1])],
+                  ),
+              ),
+            entries[0]?.[0],
           ),
         ),
       delete: (key) =>
         Effect.map(
-          call(() => script(client, "del", [key], [deadline()])),
+          call(() => script(client, "del", [key], [deadline()]), key),
           (n) => n === 1,
         ),
       exists: (key) =>
         Effect.map(
-          call(() => client.exists(key)),
+          call(() => client.exists(key), key),
           (n) => n === 1,
         ),
       expire: (key, ttlMs) =>
         Effect.map(
-          call(() =>
-            script(
-              client,
-              "expire",
-              [key],
-              [deadline(), ttlMs === "persist" ? "persist" : Math.max(ttlMs, 0)],
-            ),
+          call(
+            () =>
+              script(
+                client,
+                "expire",
+                [key],
+                [deadline(), ttlMs === "persist" ? "persist" : Math.max(ttlMs, 0)],
+              ),
+            key,
           ),
           (n) => n === 1,
         ),
-      pttl: (key) => call(() => client.pttl(key)),
+      pttl: (key) => call(() => client.pttl(key), key),
       incrBy: (key, amount, ttlMs) =>
         Effect.map(
-          call(() => script(client, "incrBy", [key], [deadline(), amount, ttlMs ?? ""])),
+          call(() => script(client, "incrBy", [key], [deadline(), amount, ttlMs ?? ""]), key),
           (n) => Number(n),
         ),
       deletePattern: (pattern) =>

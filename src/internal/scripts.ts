@@ -86,8 +86,9 @@ export const flushDb: ScriptDefinition = {
 
 /**
  * One SCAN page and the UNLINK of its matches, inside Redis: the keys never travel to the client and back.
- * ARGV: deadline, cursor, pattern, count. Returns {next cursor, number unlinked}. The keys are this node's
- * (SCAN is per node), possibly of several hash slots, hence the cluster flag.
+ * ARGV: deadline, cursor, pattern, count, mode. Returns {next cursor, number unlinked}. The keys are this
+ * node's (SCAN is per node), possibly of several hash slots, hence the cluster flag; in a cluster one UNLINK
+ * may still not name keys of two slots, so mode "each" unlinks them one by one.
  */
 export const scanUnlink: ScriptDefinition = {
   lua: `#!lua flags=allow-cross-slot-keys
@@ -95,8 +96,12 @@ ${guard}
 local page = redis.call('SCAN', ARGV[2], 'MATCH', ARGV[3], 'COUNT', ARGV[4])
 local keys = page[2]
 local n = 0
-for i = 1, #keys, 1000 do
-  n = n + redis.call('UNLINK', unpack(keys, i, math.min(i + 999, #keys)))
+if ARGV[5] == 'each' then
+  for i = 1, #keys do n = n + redis.call('UNLINK', keys[i]) end
+else
+  for i = 1, #keys, 1000 do
+    n = n + redis.call('UNLINK', unpack(keys, i, math.min(i + 999, #keys)))
+  end
 end
 return {page[1], n}`,
 }
