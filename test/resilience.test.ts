@@ -7,7 +7,18 @@
 import v8 from "node:v8"
 import vm from "node:vm"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Context, Duration, Effect, Either, Exit, Layer, Option, Scope } from "effect"
+import {
+  ConfigProvider,
+  Context,
+  Duration,
+  Effect,
+  Either,
+  Exit,
+  Layer,
+  Option,
+  Redacted,
+  Scope,
+} from "effect"
 import { Cache, CacheError, ProviderConnectionCache, RedisCache } from "../src/index.js"
 import { captureLogs, makeConnection } from "./support/fixtures.js"
 import { freePort, type RedisServer, startRedisServer } from "./support/redisServer.js"
@@ -287,9 +298,18 @@ describe("secrets and access", () => {
         expect(text).not.toContain(wrong)
         expect(text).not.toContain(password)
       }
-      // Redacted in configuration too.
-      const options = RedisCache.tuning({})
-      expect(JSON.stringify(options)).not.toContain(wrong)
+      // Read from configuration, the URL stays Redacted: printing the options shows no password.
+      const options = yield* RedisCache.config.pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["REDIS_URL", url]]))),
+      )
+      expect(Redacted.value(options.url as Redacted.Redacted<string>)).toBe(url)
+      for (const text of [
+        JSON.stringify(options),
+        String(options.url),
+        `${JSON.stringify({ url: options.url })}`,
+      ]) {
+        expect(text).not.toContain(wrong)
+      }
     }).pipe(Effect.scoped),
   )
 
