@@ -109,6 +109,18 @@ export const make = (options: {
         return Effect.as(log, fallback)
       })
 
+    /** Fail-open plus the operation's span. */
+    const guard =
+      <A>(operation: string, id: string, fallback: A) =>
+      <E extends CacheError | ParseResult.ParseError>(self: Effect.Effect<A, E>): Effect.Effect<A> =>
+        self.pipe(
+          failOpen(operation, id, fallback),
+          Effect.withSpan(`ProviderConnectionCache.${operation}`, {
+            attributes: { connectionId: id },
+            captureStackTrace: false,
+          }),
+        )
+
     const get = (id: string) =>
       cache.get(connectionKey(id)).pipe(
         Effect.flatMap(
@@ -122,11 +134,7 @@ export const make = (options: {
               ),
           }),
         ),
-        failOpen("get", id, Option.none<ProviderConnection>()),
-        Effect.withSpan("ProviderConnectionCache.get", {
-          attributes: { connectionId: id },
-          captureStackTrace: false,
-        }),
+        guard("get", id, Option.none<ProviderConnection>()),
       )
 
     const set = (connection: ProviderConnection, setOptions?: SetOptions) =>
@@ -134,30 +142,12 @@ export const make = (options: {
         Effect.flatMap((json) =>
           cache.set(connectionKey(connection.id), json, { ttl: setOptions?.ttl ?? defaultTtl }),
         ),
-        failOpen("set", connection.id, undefined),
-        Effect.withSpan("ProviderConnectionCache.set", {
-          attributes: { connectionId: connection.id },
-          captureStackTrace: false,
-        }),
+        guard<void>("set", connection.id, undefined),
       )
 
-    const del = (id: string) =>
-      cache.delete(connectionKey(id)).pipe(
-        failOpen("delete", id, false),
-        Effect.withSpan("ProviderConnectionCache.delete", {
-          attributes: { connectionId: id },
-          captureStackTrace: false,
-        }),
-      )
+    const del = (id: string) => cache.delete(connectionKey(id)).pipe(guard("delete", id, false))
 
-    const exists = (id: string) =>
-      cache.exists(connectionKey(id)).pipe(
-        failOpen("exists", id, false),
-        Effect.withSpan("ProviderConnectionCache.exists", {
-          attributes: { connectionId: id },
-          captureStackTrace: false,
-        }),
-      )
+    const exists = (id: string) => cache.exists(connectionKey(id)).pipe(guard("exists", id, false))
 
     return { get, set, delete: del, exists }
   })
