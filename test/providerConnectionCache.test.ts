@@ -70,6 +70,42 @@ describe.each(backends)("ProviderConnectionCache over %s", (_, cacheLayer) => {
     }).pipe(Effect.provide(layer))
   })
 
+  it.live("reads an entry the original service wrote (snake_case, Python isoformat timestamps)", () => {
+    const { layer, logs } = setup()
+    const id = uuid(60)
+    const written = JSON.stringify({
+      id,
+      user_id: uuid(61),
+      provider_id: uuid(62),
+      provider_slug: "schwab",
+      status: "active",
+      alias: "IRA",
+      credentials: {
+        encrypted_data: Buffer.from([0x00, 0xff, 0xfe, 0x80, 0x7f]).toString("base64"),
+        credential_type: "oauth2",
+        expires_at: "2026-01-16T13:00:00.123456+00:00",
+      },
+      connected_at: "2026-01-10T09:30:00+00:00",
+      last_sync_at: null,
+      created_at: "2026-01-01T00:00:00",
+      updated_at: "2026-01-15T12:00:00.000001+00:00",
+    })
+    return Effect.gen(function* () {
+      const cache = yield* Cache
+      const connections = yield* ProviderConnectionCache
+      yield* cache.set(connectionKey(id), written)
+      const connection = Option.getOrThrow(yield* connections.get(id))
+      expect(connection.alias).toBe("IRA")
+      expect(connection.credentials?.encryptedData).toStrictEqual(
+        new Uint8Array([0x00, 0xff, 0xfe, 0x80, 0x7f]),
+      )
+      expect(connection.credentials?.expiresAt?.toISOString()).toBe("2026-01-16T13:00:00.123Z")
+      expect(connection.createdAt.toISOString()).toBe("2026-01-01T00:00:00.000Z")
+      expect(connection.isConnected).toBe(true)
+      expect(logs.entries).toStrictEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
   it.live("delete then get is a miss", () => {
     const { layer } = setup()
     return Effect.gen(function* () {
