@@ -4,11 +4,8 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     globalSetup: ["test/support/globalSetup.ts"],
+    reporters: ["default", "./test/support/summaryReporter.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // Fault-injection tests stop and kill their own redis-server processes; keep files apart so a
-    // SIGSTOPped server in one file never shares a CPU budget with timing assertions in another.
-    fileParallelism: true,
-    poolOptions: { forks: { singleFork: false } },
   },
 })
