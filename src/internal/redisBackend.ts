@@ -51,8 +51,10 @@ export const clusterNodes = (cluster: Cluster): Topology => ({
 const SCRIPT_PREFIX = "effectCache"
 const MGET_CHUNK = 10_000
 const SET_CHUNK = 1_000
-/** Keys visited per scan-and-unlink call: about a millisecond of Redis time each on a modest machine. */
-const SCAN_COUNT = 2_000
+/** Keys visited per SCAN page inside the scan-and-unlink script. */
+const SCAN_COUNT = 1_000
+/** How long one scan-and-unlink call may keep Redis busy before it returns the cursor. */
+const SCAN_BUDGET_MS = 5
 
 class TimeoutMarker {
   constructor(readonly ms: number) {}
@@ -205,6 +207,7 @@ export const makeRedisBackend = (
           pattern,
           SCAN_COUNT,
           topology.unlinkMode,
+          SCAN_BUDGET_MS,
         ])) as [string, number]
         cursor = String(next)
         deleted += Number(count)

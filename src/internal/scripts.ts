@@ -85,23 +85,34 @@ export const flushDb: ScriptDefinition = {
 }
 
 /**
- * One SCAN page and the UNLINK of its matches, inside Redis: the keys never travel to the client and back.
- * ARGV: deadline, cursor, pattern, count, mode. Returns {next cursor, number unlinked}. The keys are this
- * node's (SCAN is per node), possibly of several hash slots, hence the cluster flag; in a cluster one UNLINK
- * may still not name keys of two slots, so mode "each" unlinks them one by one.
+ * SCAN pages and the UNLINK of their matches, inside Redis: the keys never travel to the client and back.
+ * One call keeps going page after page until it has run for `budget` ms (so Redis is never blocked for
+ * longer than about that) or the scan is complete. ARGV: deadline, cursor, pattern, count per page, mode,
+ * budget ms. Returns {next cursor, number unlinked}. The keys are this node's (SCAN is per node), possibly of
+ * several hash slots, hence the cluster flag; in a cluster one UNLINK may still not name keys of two slots,
+ * so mode "each" unlinks them one by one.
  */
 export const scanUnlink: ScriptDefinition = {
   lua: `#!lua flags=allow-cross-slot-keys
 ${guard}
-local page = redis.call('SCAN', ARGV[2], 'MATCH', ARGV[3], 'COUNT', ARGV[4])
-local keys = page[2]
-local n = 0
-if ARGV[5] == 'each' then
-  for i = 1, #keys do n = n + redis.call('UNLINK', keys[i]) end
-else
-  for i = 1, #keys, 1000 do
-    n = n + redis.call('UNLINK', unpack(keys, i, math.min(i + 999, #keys)))
-  end
+local function now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 end
-return {page[1], n}`,
+local stop = now() + tonumber(ARGV[6])
+local cursor = ARGV[2]
+local n = 0
+repeat
+  local page = redis.call('SCAN', cursor, 'MATCH', ARGV[3], 'COUNT', ARGV[4])
+  cursor = page[1]
+  local keys = page[2]
+  if ARGV[5] == 'each' then
+    for i = 1, #keys do n = n + redis.call('UNLINK', keys[i]) end
+  else
+    for i = 1, #keys, 1000 do
+      n = n + redis.call('UNLINK', unpack(keys, i, math.min(i + 999, #keys)))
+    end
+  end
+until cursor == '0' or now() >= stop
+return {cursor, n}`,
 }
