@@ -5,15 +5,23 @@
 import { Config, Console, Effect, Layer, Option } from "effect"
 import { type Cache, MemoryCache, RedisCache } from "../src/index.js"
 
+let announced = false
+const announce = (text: string) =>
+  Effect.suspend(() => {
+    if (announced) return Effect.void
+    announced = true
+    return Console.log(text)
+  })
+
 export const CacheLive: Layer.Layer<Cache, never> = Layer.unwrapEffect(
   Effect.gen(function* () {
     const url = yield* Config.option(Config.redacted("REDIS_URL"))
     if (Option.isNone(url)) {
-      yield* Console.log("Cache: in-memory (set REDIS_URL to run against Redis)")
+      yield* announce("Cache: in-memory (set REDIS_URL to run against Redis)")
       return MemoryCache.layer()
     }
     const options = yield* RedisCache.config
-    yield* Console.log(`Cache: Redis (URL from REDIS_URL, key prefix "${options.keyPrefix ?? "examples:"}")`)
+    yield* announce(`Cache: Redis (URL from REDIS_URL, key prefix "${options.keyPrefix ?? "examples:"}")`)
     return RedisCache.layer({ ...options, keyPrefix: options.keyPrefix ?? "examples:" })
   }).pipe(Effect.orDie),
 )

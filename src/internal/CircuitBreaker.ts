@@ -33,8 +33,6 @@ export interface CircuitBreaker {
   /** The outcome of a permitted call: `undefined` for success. */
   readonly record: (permit: Permit, failure: BackendFailure | undefined) => void
   readonly protect: <A>(effect: Effect.Effect<A, BackendFailure>) => Effect.Effect<A, BackendFailure>
-  /** For logs and tests. */
-  readonly state: () => "Closed" | "Open" | "HalfOpen"
 }
 
 const isOutage = (failure: BackendFailure) => failure.reason === "Connection" || failure.reason === "Timeout"
@@ -97,5 +95,5 @@ export const makeCircuitBreaker = (options: CircuitBreakerOptions, now: () => nu
       )
     })
 
-  return { tryAcquire, rejection, record, protect, state: () => state._tag }
+  return { tryAcquire, rejection, record, protect }
 }
