@@ -105,6 +105,8 @@ describe("RedisCache", () => {
         (yield* Effect.promise(() => commandCalls("evalsha"))) +
         (yield* Effect.promise(() => commandCalls("eval")))
       const setsBefore = yield* Effect.promise(() => commandCalls("set"))
+      const msetsBefore = yield* Effect.promise(() => commandCalls("mset"))
+      const pexpiresBefore = yield* Effect.promise(() => commandCalls("pexpire"))
       yield* cache.setMany(
         Array.from({ length: 1000 }, (_, i) => [`sm:${i}`, "v"] as const),
         { ttl: "1 minute" },
@@ -113,9 +115,35 @@ describe("RedisCache", () => {
         (yield* Effect.promise(() => commandCalls("evalsha"))) +
         (yield* Effect.promise(() => commandCalls("eval")))
       expect(after - before).toBeLessThanOrEqual(2)
-      // Lua's redis.call('SET') is counted too, so the 1000 SETs happen inside that one call.
-      expect((yield* Effect.promise(() => commandCalls("set"))) - setsBefore).toBe(1000)
+      // Commands a script runs are counted too: one MSET and a PEXPIRE per key, inside that one call.
+      expect((yield* Effect.promise(() => commandCalls("mset"))) - msetsBefore).toBe(1)
+      expect((yield* Effect.promise(() => commandCalls("pexpire"))) - pexpiresBefore).toBe(1000)
+      expect((yield* Effect.promise(() => commandCalls("set"))) - setsBefore).toBe(0)
       expect(yield* Effect.promise(() => raw.pttl("s:sm:999"))).toBeGreaterThan(50_000)
+      expect(yield* Effect.promise(() => raw.get("s:sm:999"))).toBe("v")
     }).pipe(Effect.provide(RedisCache.layer({ url: server.url, keyPrefix: "s:" }))),
+  )
+
+  it.live("setMany loads its script again after SCRIPT FLUSH", () =>
+    Effect.gen(function* () {
+      const cache = yield* Cache
+      yield* cache.setMany([["a", "1"]])
+      yield* Effect.promise(() => raw.script("FLUSH"))
+      const evalsBefore = yield* Effect.promise(() => commandCalls("eval"))
+      yield* cache.setMany(
+        [
+          ["a", "2"],
+          ["b", "3"],
+        ],
+        { ttl: "1 minute" },
+      )
+      expect((yield* Effect.promise(() => commandCalls("eval"))) - evalsBefore).toBe(1)
+      expect(yield* Effect.promise(() => raw.mget("nf:a", "nf:b"))).toStrictEqual(["2", "3"])
+      expect(yield* Effect.promise(() => raw.pttl("nf:b"))).toBeGreaterThan(50_000)
+      // The next call finds the script loaded again.
+      yield* cache.setMany([["c", "4"]])
+      expect((yield* Effect.promise(() => commandCalls("eval"))) - evalsBefore).toBe(1)
+      expect(yield* Effect.promise(() => raw.get("nf:c"))).toBe("4")
+    }).pipe(Effect.provide(RedisCache.layer({ url: server.url, keyPrefix: "nf:" }))),
   )
 })

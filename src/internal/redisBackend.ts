@@ -5,6 +5,7 @@
 import { Effect, type Scope } from "effect"
 import type { Cluster, Redis } from "ioredis"
 import { type CircuitBreaker, makeCircuitBreaker } from "./CircuitBreaker.js"
+import { makeEncodedScript } from "./encodedScript.js"
 import { makeGetBatcher } from "./GetBatcher.js"
 import { NOT_AN_INTEGER, WOULD_OVERFLOW } from "./integer.js"
 import { groupBySlot, keySlot } from "./keySlot.js"
@@ -50,6 +51,7 @@ export const clusterNodes = (cluster: Cluster): Topology => ({
 
 const SCRIPT_PREFIX = "effectCache"
 const MGET_CHUNK = 10_000
+/** Keys per setMany script call: its `unpack` of 2 × SET_CHUNK values must stay under Lua's 8,000-slot C stack. */
 const SET_CHUNK = 1_000
 /** Keys visited per SCAN page inside the scan-and-unlink script. */
 const SCAN_COUNT = 1_000
@@ -60,7 +62,7 @@ class TimeoutMarker {
   constructor(readonly ms: number) {}
 }
 
-type ScriptName = "set" | "setMany" | "del" | "expire" | "incrBy"
+type ScriptName = "set" | "del" | "expire" | "incrBy"
 
 type ScriptCaller = (
   client: Redis | Cluster,
@@ -72,7 +74,6 @@ type ScriptCaller = (
 const defineScripts = (client: Redis | Cluster): ScriptCaller => {
   const definitions: Record<ScriptName, Scripts.ScriptDefinition> = {
     set: Scripts.set,
-    setMany: Scripts.setMany,
     del: Scripts.del,
     expire: Scripts.expire,
     incrBy: Scripts.incrBy,
@@ -122,6 +123,7 @@ export const makeRedisBackend = (
     const timeoutMs = tuning.commandTimeoutMs
     const classify = classifier(scrub)
     const script = defineScripts(client)
+    const setManyScript = makeEncodedScript(Scripts.setMany.lua)
     // One breaker per node: in a cluster, a dead master must not stop the calls that go to the others.
     // Network time is real time: the cool-down runs on the wall clock even under a TestClock.
     const breakers = new Map<string, CircuitBreaker>()
@@ -234,21 +236,19 @@ export const makeRedisBackend = (
         Effect.asVoid(call(() => script(client, "set", [key], [deadline(), value, ttlMs ?? ""]), key)),
       setMany: (entries, ttlMs) =>
         Effect.asVoid(
-          callSteps(
-            () =>
-              inGroups(
-                entries.map(([key]) => key),
-                SET_CHUNK,
-                (indices) =>
-                  script(
-                    client,
-                    "setMany",
-                    indices.map((i) => entries[i]![0]),
-                    [deadline(), ttlMs ?? "", ...indices.map((i) => entries[i]![1])],
-                  ),
-              ),
-            entries[0]?.[0],
-          ),
+          callSteps(() => {
+            const head = [String(deadline()), ttlMs === undefined ? "" : String(ttlMs)]
+            return inGroups(
+              entries.map(([key]) => key),
+              SET_CHUNK,
+              (indices) =>
+                setManyScript(
+                  client,
+                  indices.map((i) => entries[i]![0]),
+                  head.concat(indices.map((i) => entries[i]![1])),
+                ),
+            )
+          }, entries[0]?.[0]),
         ),
       delete: (key) =>
         Effect.map(

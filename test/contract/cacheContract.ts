@@ -346,6 +346,28 @@ export const cacheContract = (name: string, cacheLayer: Layer.Layer<Cache>, opti
       }),
     )
 
+    it.effect("setMany stores every well-formed string exactly, byte for byte", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        const values = [
+          "",
+          "é",
+          "日本語のテキスト",
+          "emoji 👍🏽 and 𝄞",
+          "line\r\nbreak",
+          "$5\r\nhello\r\n*2\r\n",
+          "\u0000nul\u0000",
+          "x".repeat(100_000),
+          "ü".repeat(70_000),
+        ]
+        const entries = values.map((v, i) => [`bytes:${i}:ключ:🔑`, v] as const)
+        yield* cache.setMany(entries, { ttl: "1 minute" })
+        const read = yield* cache.getMany(entries.map(([k]) => k))
+        expect(Array.from(read.values())).toStrictEqual(values.map((v) => Option.some(v)))
+        for (const [key, v] of entries) expect(yield* cache.get(key)).toStrictEqual(Option.some(v))
+      }),
+    )
+
     it.effect("setMany applies the ttl to every key; later duplicates win", () =>
       Effect.gen(function* () {
         const cache = yield* Cache

@@ -1,0 +1,68 @@
+/**
+ * A Lua script call with many arguments whose RESP bytes we encode ourselves, in one pass, instead of
+ * letting ioredis build them.
+ *
+ * ioredis prepares a command one argument at a time: `Array.prototype.flat` over the arguments, a type check
+ * and conversion of each, then a string of four pieces per argument that the socket write flattens and
+ * UTF-8-encodes. For `setMany`'s 2,000 arguments that costs about 1.5 ms of client CPU, about half of what
+ * Redis spends running the script. Encoding here costs about 0.4 ms. It is used only where the argument
+ * count is large; every other command goes through ioredis as usual.
+ *
+ * The command ioredis queues still carries real arguments, just not all of them: `[sha, "1", firstKey]`.
+ * That is what its cluster router reads to pick the slot (every key of one call shares that slot: callers
+ * group by slot first) and what its debug log prints. Everything else about the command (queueing, reply
+ * parsing, redirections, resending after a reconnect) is ioredis's own, and a resend writes the same bytes.
+ */
+import { createHash } from "node:crypto"
+import { type Cluster, Command, type Redis } from "ioredis"
+
+/** RESP for `name` followed by every string of `groups`, in order. */
+export const encodeCommand = (name: string, groups: ReadonlyArray<ReadonlyArray<string>>): Buffer => {
+  let count = 1
+  for (const group of groups) count += group.length
+  const parts: Array<string> = [`*${count}\r\n$${Buffer.byteLength(name)}\r\n${name}\r\n`]
+  for (const group of groups) {
+    for (const arg of group) parts.push(`$${Buffer.byteLength(arg)}\r\n${arg}\r\n`)
+  }
+  return Buffer.from(parts.join(""), "utf8")
+}
+
+class PreEncodedCommand extends Command {
+  readonly #bytes: Buffer
+  constructor(name: string, routing: Array<string>, bytes: Buffer) {
+    super(name, routing)
+    this.#bytes = bytes
+  }
+  override toWritable(_socket: object): Buffer {
+    return this.#bytes
+  }
+}
+
+const isNoScript = (error: unknown) => error instanceof Error && error.message.startsWith("NOSCRIPT")
+
+/**
+ * `EVALSHA sha numkeys keys… args…`, falling back to `EVAL` once when the server does not know the script
+ * (first use on a node, after SCRIPT FLUSH or a failover). `keys` must not be empty and must share a slot.
+ */
+export const makeEncodedScript = (lua: string) => {
+  const sha = createHash("sha1").update(lua).digest("hex")
+  return (
+    client: Redis | Cluster,
+    keys: ReadonlyArray<string>,
+    args: ReadonlyArray<string>,
+  ): Promise<unknown> => {
+    const send = (name: "evalsha" | "eval", script: string) => {
+      const numberOfKeys = String(keys.length)
+      const command = new PreEncodedCommand(
+        name,
+        [sha, "1", keys[0]!],
+        encodeCommand(name, [[script, numberOfKeys], keys, args]),
+      )
+      client.sendCommand(command)
+      return command.promise
+    }
+    return send("evalsha", sha).catch((error: unknown) =>
+      isNoScript(error) ? send("eval", lua) : Promise.reject(error),
+    )
+  }
+}
