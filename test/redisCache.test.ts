@@ -3,7 +3,7 @@
  * the client's lifecycle, and GETs batched into MGET. A private redis-server keeps INFO counters exact.
  */
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { ConfigProvider, Effect, Exit, Layer, Option, Scope } from "effect"
+import { ConfigProvider, Context, Effect, Exit, Layer, Option, Scope } from "effect"
 import { Redis } from "ioredis"
 import { Cache, RedisCache } from "../src/index.js"
 import { type RedisServer, startRedisServer } from "./support/redisServer.js"
@@ -122,6 +122,28 @@ describe("RedisCache", () => {
       expect(yield* Effect.promise(() => raw.pttl("s:sm:999"))).toBeGreaterThan(50_000)
       expect(yield* Effect.promise(() => raw.get("s:sm:999"))).toBe("v")
     }).pipe(Effect.provide(RedisCache.layer({ url: server.url, keyPrefix: "s:" }))),
+  )
+
+  it.live("writes keep working after the event loop was blocked while the clock was being sampled", () =>
+    Effect.gen(function* () {
+      const scope = yield* Scope.make()
+      // Connecting samples the server's clock (TIME); block the loop before its reply can be read, as a
+      // busy startup or a long synchronous task would.
+      const context = yield* Layer.buildWithScope(
+        RedisCache.layer({ url: server.url, keyPrefix: "blk:" }),
+        scope,
+      )
+      const until = performance.now() + 1_500
+      while (performance.now() < until) {
+        // busy
+      }
+      const cache = Context.get(context, Cache)
+      yield* Effect.sleep("100 millis")
+      yield* cache.set("k", "v")
+      yield* cache.setMany([["m", "w"]], { ttl: "1 minute" })
+      expect(yield* Effect.promise(() => raw.mget("blk:k", "blk:m"))).toStrictEqual(["v", "w"])
+      yield* Scope.close(scope, Exit.void)
+    }),
   )
 
   it.live("setMany loads its script again after SCRIPT FLUSH", () =>

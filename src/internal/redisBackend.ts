@@ -11,6 +11,7 @@ import { NOT_AN_INTEGER, WOULD_OVERFLOW } from "./integer.js"
 import { groupBySlot, keySlot } from "./keySlot.js"
 import type { Backend, BackendFailure } from "./makeCache.js"
 import * as Scripts from "./scripts.js"
+import { makeServerClock } from "./serverClock.js"
 
 export interface RedisTuning {
   readonly commandTimeoutMs: number
@@ -296,38 +297,25 @@ export const makeRedisBackend = (
     return backend
   })
 
-/**
- * Estimates the offset between this process's clock and the server's (TIME, halfway through the round
- * trip) on every connect and every 30 seconds, so write deadlines can be stated in the server's clock.
- */
+/** Keeps a server-clock estimate (serverClock.ts) fresh for as long as the backend lives. */
 const trackServerClock = (client: Redis | Cluster) =>
   Effect.gen(function* () {
-    let offsetMs = 0
-    let uncertaintyMs = 0
-    const sync = () => {
-      const sent = Date.now()
-      client.time().then(
-        ([seconds, micros]) => {
-          const received = Date.now()
-          offsetMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - (sent + received) / 2
-          uncertaintyMs = (received - sent) / 2
-        },
-        () => undefined,
-      )
-    }
-    client.on("ready", sync)
-    if (client.status === "ready") sync()
-    const interval = setInterval(() => {
-      if (client.status === "ready") sync()
-    }, 30_000)
-    interval.unref()
+    const clock = makeServerClock({
+      time: () => client.time(),
+      now: () => performance.now(),
+      schedule: (ms, run) => {
+        const timer = setTimeout(run, ms)
+        timer.unref()
+        return () => clearTimeout(timer)
+      },
+    })
+    client.on("ready", clock.sync)
+    if (client.status === "ready") clock.sync()
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
-        clearInterval(interval)
-        client.off("ready", sync)
+        clock.stop()
+        client.off("ready", clock.sync)
       }),
     )
-    return {
-      deadline: (timeoutMs: number) => Math.floor(Date.now() + offsetMs + timeoutMs - uncertaintyMs - 1),
-    }
+    return clock
   })
