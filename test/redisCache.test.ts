@@ -106,7 +106,7 @@ describe("RedisCache", () => {
         (yield* Effect.promise(() => commandCalls("eval")))
       const setsBefore = yield* Effect.promise(() => commandCalls("set"))
       const msetsBefore = yield* Effect.promise(() => commandCalls("mset"))
-      const pexpiresBefore = yield* Effect.promise(() => commandCalls("pexpire"))
+      const pexpiresBefore = yield* Effect.promise(() => commandCalls("pexpireat"))
       yield* cache.setMany(
         Array.from({ length: 1000 }, (_, i) => [`sm:${i}`, "v"] as const),
         { ttl: "1 minute" },
@@ -115,9 +115,9 @@ describe("RedisCache", () => {
         (yield* Effect.promise(() => commandCalls("evalsha"))) +
         (yield* Effect.promise(() => commandCalls("eval")))
       expect(after - before).toBeLessThanOrEqual(2)
-      // Commands a script runs are counted too: one MSET and a PEXPIRE per key, inside that one call.
+      // Commands a script runs are counted too: one MSET and a PEXPIREAT per key, inside that one call.
       expect((yield* Effect.promise(() => commandCalls("mset"))) - msetsBefore).toBe(1)
-      expect((yield* Effect.promise(() => commandCalls("pexpire"))) - pexpiresBefore).toBe(1000)
+      expect((yield* Effect.promise(() => commandCalls("pexpireat"))) - pexpiresBefore).toBe(1000)
       expect((yield* Effect.promise(() => commandCalls("set"))) - setsBefore).toBe(0)
       expect(yield* Effect.promise(() => raw.pttl("s:sm:999"))).toBeGreaterThan(50_000)
       expect(yield* Effect.promise(() => raw.get("s:sm:999"))).toBe("v")

@@ -11,7 +11,8 @@ export const DEADLINE_ERROR = "DEADLINE"
 
 const guard = `
 local t = redis.call('TIME')
-if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[1]) then
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if now > tonumber(ARGV[1]) then
   return redis.error_reply('${DEADLINE_ERROR} the command reached Redis after its deadline and was not executed')
 end
 `
@@ -33,9 +34,13 @@ return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])`,
 
 /**
  * SET of many keys in one atomic step; ARGV: deadline, ttl ("" for none), then one value per key.
- * One reply instead of one per key is what makes this faster than a pipeline of SET PX. Inside, one MSET and
- * a PEXPIRE per key cost Redis about 20% less than a SET PX per key: every `redis.call` has a fixed cost
- * (about 1.3 µs here), and MSET pays it once. MSET clears any previous ttl, as SET does.
+ * One reply instead of one per key is what makes this faster than a pipeline of SET PX.
+ *
+ * Inside, every `redis.call` has a fixed cost (about 1.2 µs here), so one MSET replaces a SET per key, and
+ * the ttl becomes one absolute PEXPIREAT instant, formatted once: PEXPIRE costs more, because Redis rewrites
+ * each one into a PEXPIREAT for replication. Together about 25% less Redis time than a SET PX per key.
+ * MSET clears any previous ttl, as SET does. Past 2^52 ms, `now + ttl` would no longer be an exact double,
+ * so those (285,000-year) ttls take the PEXPIRE path.
  */
 export const setMany: ScriptDefinition = {
   lua: `${guard}
@@ -45,7 +50,12 @@ for i = 1, #KEYS do
   kv[2 * i] = ARGV[i + 2]
 end
 redis.call('MSET', unpack(kv))
-if ARGV[2] ~= '' then
+local ttl = tonumber(ARGV[2])
+if ttl == nil then return #KEYS end
+if ttl < 4503599627370496 then
+  local at = string.format('%.0f', now + ttl)
+  for i = 1, #KEYS do redis.call('PEXPIREAT', KEYS[i], at) end
+else
   for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[2]) end
 end
 return #KEYS`,

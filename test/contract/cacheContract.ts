@@ -346,6 +346,26 @@ export const cacheContract = (name: string, cacheLayer: Layer.Layer<Cache>, opti
       }),
     )
 
+    it.effect("setMany keeps millisecond precision for every ttl, up to the largest", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        for (const ttl of [1_500, 2 ** 52 - 1, 2 ** 52, 2 ** 52 + 7, Number.MAX_SAFE_INTEGER]) {
+          yield* cache.setMany(
+            [
+              ["manyttl:a", "1"],
+              ["manyttl:b", "2"],
+            ],
+            { ttl },
+          )
+          for (const key of ["manyttl:a", "manyttl:b"]) {
+            const left = Duration.toMillis(Option.getOrThrow(yield* cache.ttl(key)))
+            expect(left).toBeLessThanOrEqual(ttl)
+            expect(left).toBeGreaterThan(ttl - 1_000)
+          }
+        }
+      }),
+    )
+
     it.effect("setMany stores every well-formed string exactly, byte for byte", () =>
       Effect.gen(function* () {
         const cache = yield* Cache
