@@ -26,10 +26,16 @@ export interface MemoryCacheOptions {
 }
 
 interface Entry {
-  value: string
+  /** The value, already in the `Option` a hit returns: a read allocates nothing. */
+  readonly found: Option.Some<string>
   /** Epoch milliseconds; the entry is live while `now <= expiresAt`, as in Redis's `keyIsExpired`. */
   expiresAt: number | undefined
 }
+
+const entryOf = (value: string, expiresAt: number | undefined): Entry => ({
+  found: Option.some(value) as Option.Some<string>,
+  expiresAt,
+})
 
 /**
  * Builds an in-memory Cache whose sweeper fiber lives in the current scope.
@@ -84,15 +90,15 @@ export const make = (options: MemoryCacheOptions = {}): Effect.Effect<Cache.Serv
       get: (key) =>
         Effect.sync(() => {
           const entry = live(key, clock.unsafeCurrentTimeMillis())
-          return entry === undefined ? Option.none() : Option.some(entry.value)
+          return entry === undefined ? Option.none() : entry.found
         }),
-      getMany: (keys) => withNow((now) => keys.map((key) => live(key, now)?.value ?? null)),
+      getMany: (keys) => withNow((now) => keys.map((key) => live(key, now)?.found.value ?? null)),
       set: (key, value, ttlMs) =>
-        withNow((now) => void store.set(key, { value, expiresAt: expiresAt(now, ttlMs) })),
+        withNow((now) => void store.set(key, entryOf(value, expiresAt(now, ttlMs)))),
       setMany: (entries, ttlMs) =>
         withNow((now) => {
           const at = expiresAt(now, ttlMs)
-          for (const [key, value] of entries) store.set(key, { value, expiresAt: at })
+          for (const [key, value] of entries) store.set(key, entryOf(value, at))
         }),
       delete: (key) => withNow((now) => live(key, now) !== undefined && store.delete(key)),
       exists: (key) => withNow((now) => live(key, now) !== undefined),
@@ -115,12 +121,15 @@ export const make = (options: MemoryCacheOptions = {}): Effect.Effect<Cache.Serv
         Effect.flatten(
           withNow((now): Effect.Effect<number, BackendFailure> => {
             const entry = live(key, now)
-            const current = entry === undefined ? 0n : parseRedisInteger(entry.value)
+            const current = entry === undefined ? 0n : parseRedisInteger(entry.found.value)
             if (current === undefined) return Effect.fail({ reason: "Command", detail: NOT_AN_INTEGER })
             const next = incrementBy(current, amount)
             if (typeof next === "string") return Effect.fail({ reason: "Command", detail: next })
-            if (entry === undefined) store.set(key, { value: String(next), expiresAt: expiresAt(now, ttlMs) })
-            else entry.value = String(next)
+            // An existing key keeps its ttl, as INCRBY does.
+            store.set(
+              key,
+              entryOf(String(next), entry === undefined ? expiresAt(now, ttlMs) : entry.expiresAt),
+            )
             return Effect.succeed(Number(next))
           }),
         ),

@@ -106,6 +106,33 @@ describe.each(backends)("ProviderConnectionCache over %s", (_, cacheLayer) => {
     }).pipe(Effect.provide(layer))
   })
 
+  it.live("repeated reads return equal connections that share nothing mutable", () => {
+    const { layer } = setup()
+    return Effect.gen(function* () {
+      const connections = yield* ProviderConnectionCache
+      const connection = makeConnection({ id: uuid(40) })
+      yield* connections.set(connection)
+      const first = Option.getOrThrow(yield* connections.get(connection.id))
+      const second = Option.getOrThrow(yield* connections.get(connection.id))
+      expect(first).toStrictEqual(connection)
+      expect(second).toStrictEqual(connection)
+      expect(second).not.toBe(first)
+      // A caller scribbling on its copy changes nobody else's.
+      first.credentials!.encryptedData.fill(0)
+      first.createdAt.setTime(0)
+      first.credentials!.expiresAt!.setTime(0)
+      second.updatedAt.setTime(0)
+      const third = Option.getOrThrow(yield* connections.get(connection.id))
+      expect(third).toStrictEqual(connection)
+      expect(third.isConnected).toBe(true)
+      expect(third.credentials?.toString()).toBe(connection.credentials?.toString())
+      // A changed entry reads as changed.
+      const revoked = makeConnection({ id: uuid(40), status: "revoked" })
+      yield* connections.set(revoked)
+      expect(yield* connections.get(connection.id)).toStrictEqual(Option.some(revoked))
+    }).pipe(Effect.provide(layer))
+  })
+
   it.live("delete then get is a miss", () => {
     const { layer } = setup()
     return Effect.gen(function* () {

@@ -3,7 +3,7 @@
  * shapes, error context and spans. A backend only moves strings in and out of storage, with keys already
  * prefixed and arguments already valid, so two backends cannot disagree on what is valid input.
  */
-import { Duration, Effect, Either, Option } from "effect"
+import { Duration, Effect, Either, identity, Option } from "effect"
 import { Cache, CacheError, type CacheErrorReason, type IncrementOptions, type SetOptions } from "../Cache.js"
 import {
   decodeJson,
@@ -90,7 +90,7 @@ const toEntries = (
 export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.Service => {
   const prefix = options.keyPrefix ?? ""
   const span: (name: string) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> =
-    options.spans ? (name) => Effect.withSpan(name, { captureStackTrace: false }) : () => (self) => self
+    options.spans ? (name) => Effect.withSpan(name, { captureStackTrace: false }) : () => identity
   const withPrefix = prefix === "" ? (key: string) => key : (key: string) => prefix + key
   const escapedPrefix = escapeGlob(prefix)
 
