@@ -111,11 +111,11 @@ export const flushDb: ScriptDefinition = {
 export const scanUnlink: ScriptDefinition = {
   lua: `#!lua flags=allow-cross-slot-keys
 ${guard}
-local function now()
+local function clock()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 end
-local stop = now() + tonumber(ARGV[6])
+local stop = clock() + tonumber(ARGV[6])
 local cursor = ARGV[2]
 local n = 0
 repeat
@@ -129,6 +129,6 @@ repeat
       n = n + redis.call('UNLINK', unpack(keys, i, math.min(i + 999, #keys)))
     end
   end
-until cursor == '0' or now() >= stop
+until cursor == '0' or clock() >= stop
 return {cursor, n}`,
 }
