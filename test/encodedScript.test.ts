@@ -1,0 +1,35 @@
+/** The hand-written RESP encoder behind setMany: byte-exact against a plain reference encoder. */
+import { describe, expect, it } from "@effect/vitest"
+import { encodeCommand } from "../src/internal/encodedScript.js"
+
+const reference = (name: string, args: ReadonlyArray<string>): Buffer =>
+  Buffer.concat(
+    [name, ...args].flatMap((arg, i) => {
+      const bytes = Buffer.from(arg, "utf8")
+      const head = i === 0 ? `*${args.length + 1}\r\n` : ""
+      return [Buffer.from(`${head}$${bytes.length}\r\n`), bytes, Buffer.from("\r\n")]
+    }),
+  )
+
+describe("encodeCommand", () => {
+  const cases: ReadonlyArray<readonly [string, ReadonlyArray<ReadonlyArray<string>>]> = [
+    [
+      "ascii",
+      [
+        ["sha", "2"],
+        ["k1", "k2"],
+        ["v", ""],
+      ],
+    ],
+    ["latin-1 range", [["é", "ÿ"], ["\u0080"]]],
+    ["BMP and astral", [["日本", "👍🏽"], ["𝄞x"]]],
+    ["RESP-looking text", [["$3\r\nfoo\r\n", "*1\r\n"]]],
+    ["one non-ASCII among many ASCII", [Array.from({ length: 500 }, (_, i) => `key:${i}`), ["ü"]]],
+    ["no arguments", []],
+  ]
+  for (const [label, groups] of cases) {
+    it(`matches the reference: ${label}`, () => {
+      expect(encodeCommand("evalsha", groups).equals(reference("evalsha", groups.flat()))).toBe(true)
+    })
+  }
+})
