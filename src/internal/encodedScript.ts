@@ -1,6 +1,6 @@
 /**
- * A Lua script call with many arguments whose RESP bytes we encode ourselves, in one pass, instead of
- * letting ioredis build them.
+ * Commands with many arguments (MGET, the setMany script) whose RESP bytes we encode ourselves, in one pass,
+ * instead of letting ioredis build them.
  *
  * ioredis prepares a command one argument at a time: `Array.prototype.flat` over the arguments, a type check
  * and conversion of each, then a string of four pieces per argument that the socket write flattens and
@@ -44,13 +44,34 @@ const encodeText = (
 class PreEncodedCommand extends Command {
   readonly #bytes: Buffer
   constructor(name: string, routing: Array<string>, bytes: Buffer) {
-    super(name, routing)
+    // Replies decoded to strings, as ioredis does for every command without a `Buffer` suffix.
+    super(name, routing, { replyEncoding: "utf8" })
     this.#bytes = bytes
   }
   override toWritable(_socket: object): Buffer {
     return this.#bytes
   }
 }
+
+/**
+ * Sends `name` with the arguments of `groups`, encoded here. `routing` is what ioredis sees of the arguments:
+ * enough for its cluster router to find the slot (the first key, where the command's key positions expect
+ * it), and what its debug log prints.
+ */
+export const sendEncoded = (
+  client: Redis | Cluster,
+  name: string,
+  routing: Array<string>,
+  groups: ReadonlyArray<ReadonlyArray<string>>,
+): Promise<unknown> => {
+  const command = new PreEncodedCommand(name, routing, encodeCommand(name, groups))
+  client.sendCommand(command)
+  return command.promise
+}
+
+/** `MGET keys…`; the keys must share a slot. */
+export const mget = (client: Redis | Cluster, keys: ReadonlyArray<string>) =>
+  sendEncoded(client, "mget", [keys[0]!], [keys]) as Promise<Array<string | null>>
 
 const isNoScript = (error: unknown) => error instanceof Error && error.message.startsWith("NOSCRIPT")
 
@@ -65,16 +86,8 @@ export const makeEncodedScript = (lua: string) => {
     keys: ReadonlyArray<string>,
     args: ReadonlyArray<string>,
   ): Promise<unknown> => {
-    const send = (name: "evalsha" | "eval", script: string) => {
-      const numberOfKeys = String(keys.length)
-      const command = new PreEncodedCommand(
-        name,
-        [sha, "1", keys[0]!],
-        encodeCommand(name, [[script, numberOfKeys], keys, args]),
-      )
-      client.sendCommand(command)
-      return command.promise
-    }
+    const send = (name: "evalsha" | "eval", script: string) =>
+      sendEncoded(client, name, [sha, "1", keys[0]!], [[script, String(keys.length)], keys, args])
     return send("evalsha", sha).catch((error: unknown) =>
       isNoScript(error) ? send("eval", lua) : Promise.reject(error),
     )

@@ -5,7 +5,7 @@
 import { Effect, type Scope } from "effect"
 import type { Cluster, Redis } from "ioredis"
 import { type CircuitBreaker, makeCircuitBreaker } from "./CircuitBreaker.js"
-import { makeEncodedScript } from "./encodedScript.js"
+import { makeEncodedScript, mget } from "./encodedScript.js"
 import { makeGetBatcher } from "./GetBatcher.js"
 import { NOT_AN_INTEGER, WOULD_OVERFLOW } from "./integer.js"
 import { groupBySlot, keySlot } from "./keySlot.js"
@@ -169,7 +169,7 @@ export const makeRedisBackend = (
     const deadline = () => serverClock.deadline(timeoutMs)
 
     const batcher = makeGetBatcher({
-      mget: (keys) => client.mget(...keys),
+      mget: (keys) => mget(client, keys),
       group: topology.group,
       classify,
       breakerFor,
@@ -222,11 +222,14 @@ export const makeRedisBackend = (
       get: batcher.get,
       getMany: (keys) =>
         keys.length <= MGET_CHUNK && topology.masters().length === 1
-          ? call(() => client.mget(keys as Array<string>), keys[0])
+          ? call(() => mget(client, keys), keys[0])
           : callSteps(async () => {
               const values: Array<string | null> = new Array(keys.length).fill(null)
               await inGroups(keys, MGET_CHUNK, async (indices) => {
-                const found = await client.mget(...indices.map((i) => keys[i]!))
+                const found = await mget(
+                  client,
+                  indices.map((i) => keys[i]!),
+                )
                 indices.forEach((index, j) => {
                   values[index] = found[j] ?? null
                 })
