@@ -6,6 +6,7 @@ import { Duration, Effect, Either, Layer, Option } from "effect"
 import { Redis } from "ioredis"
 import { Cache, RedisCache } from "../src/index.js"
 import { keySlot } from "../src/internal/keySlot.js"
+import { clusterNodes } from "../src/internal/redisBackend.js"
 import { cacheContract } from "./contract/cacheContract.js"
 import { type RedisClusterHandle, startRedisCluster } from "./support/redisCluster.js"
 
@@ -103,6 +104,29 @@ describe("Redis Cluster specifics", () => {
       const after = yield* Effect.promise(() => Promise.all(direct.map((n) => n.dbsize())))
       expect(after).toStrictEqual([0, 0, 0])
     }).pipe(Effect.provide(RedisCache.layerCluster({ nodes: cluster.nodes }))),
+  )
+
+  it.live("every master's clock is sampled on its own, under the id its keys' writes look up", () =>
+    Effect.gen(function* () {
+      yield* Effect.promise(() => Promise.all(direct.map((n) => n.config("RESETSTAT"))))
+      // Building the Cache samples the clocks; no write has run yet, so every TIME so far is a sample.
+      yield* Layer.build(RedisCache.layerCluster({ nodes: cluster.nodes }))
+      yield* Effect.sleep("200 millis")
+      const times = yield* Effect.promise(() => Promise.all(direct.map((n) => commandCalls(n, "time"))))
+      expect(times.every((n) => n >= 1)).toBe(true)
+
+      const client = yield* RedisCache.makeClusterClient({ nodes: cluster.nodes })
+      const topology = clusterNodes(client)
+      const masters = topology.masters()
+      expect(masters).toHaveLength(3)
+      for (const master of masters) {
+        const id = topology.idOf(master)
+        expect(topology.node(id)).toBe(master)
+        let i = 0
+        while (topology.nodeOf(`k${i}`) !== id && i < 10_000) i++
+        expect(topology.nodeOf(`k${i}`)).toBe(id)
+      }
+    }).pipe(Effect.scoped),
   )
 
   it.live("with one master killed, its slots fail fast and the others keep working", () =>

@@ -11,7 +11,7 @@ import { NOT_AN_INTEGER, WOULD_OVERFLOW } from "./integer.js"
 import { groupBySlot, keySlot } from "./keySlot.js"
 import type { Backend, BackendFailure } from "./makeCache.js"
 import * as Scripts from "./scripts.js"
-import { makeServerClock } from "./serverClock.js"
+import { makeServerClock, type ServerClock } from "./serverClock.js"
 
 export interface RedisTuning {
   readonly commandTimeoutMs: number
@@ -25,8 +25,12 @@ export interface Topology {
   readonly group: (keys: ReadonlyArray<string>) => ReadonlyArray<ReadonlyArray<number>>
   /** The nodes holding data (every master in a cluster). */
   readonly masters: () => ReadonlyArray<Redis>
-  /** Which node serves a key, so each node gets a circuit breaker of its own. */
+  /** Which node serves a key, so each node gets a circuit breaker and a server-clock estimate of its own. */
   readonly nodeOf: (key: string) => string
+  /** The id `nodeOf` gives a node's keys. */
+  readonly idOf: (node: Redis) => string
+  /** The node with that id now, if any (nodes come and go with failovers and resharding). */
+  readonly node: (id: string) => Redis | undefined
   /** How the scan-and-unlink script deletes a page: one UNLINK for all, or one per key (cluster). */
   readonly unlinkMode: "batch" | "each"
 }
@@ -36,6 +40,8 @@ export const singleNode = (client: Redis): Topology => ({
   group: (keys) => (keys.length === 0 ? [] : [keys.map((_, i) => i)]),
   masters: () => [client],
   nodeOf: () => "",
+  idOf: () => "",
+  node: () => client,
   unlinkMode: "batch",
 })
 
@@ -43,12 +49,18 @@ export const singleNode = (client: Redis): Topology => ({
  * A Redis Cluster: multi-key commands carry keys of one slot (computed here, exactly as the server does:
  * ioredis's own slot function disagrees on keys like `{}{a}`); SCAN and FLUSHDB visit every master.
  */
-export const clusterNodes = (cluster: Cluster): Topology => ({
-  group: groupBySlot,
-  masters: () => cluster.nodes("master"),
-  nodeOf: (key) => cluster.slots[keySlot(key)]?.[0] ?? "",
-  unlinkMode: "each",
-})
+export const clusterNodes = (cluster: Cluster): Topology => {
+  // ioredis names nodes host:port, in `slots` and in its connection pool alike.
+  const idOf = (node: Redis) => `${node.options.host}:${node.options.port}`
+  return {
+    group: groupBySlot,
+    masters: () => cluster.nodes("master"),
+    nodeOf: (key) => cluster.slots[keySlot(key)]?.[0] ?? "",
+    idOf,
+    node: (id) => cluster.nodes("master").find((node) => idOf(node) === id),
+    unlinkMode: "each",
+  }
+}
 
 const SCRIPT_PREFIX = "effectCache"
 const MGET_CHUNK = 10_000
@@ -140,7 +152,7 @@ export const makeRedisBackend = (
       }
       return breaker
     }
-    const serverClock = yield* trackServerClock(client)
+    const clockFor = yield* trackServerClocks(client, topology)
 
     const withTimeout = <A>(promise: Promise<A>): Promise<A> =>
       new Promise<A>((resolve, reject) => {
@@ -165,8 +177,13 @@ export const makeRedisBackend = (
     const callSteps = <A>(run: () => Promise<A>, key?: string): Effect.Effect<A, BackendFailure> =>
       breakerFor(key).protect(Effect.tryPromise({ try: run, catch: classify }))
 
-    /** The server-clock instant after which a write sent now must not run (see scripts.ts). */
-    const deadline = () => serverClock.deadline(timeoutMs)
+    /**
+     * The instant, on the clock of the node serving `key` (or `node`), after which a write sent now must not
+     * run (see scripts.ts). Cluster nodes are separate machines with clocks of their own.
+     */
+    const deadline = (key: string | undefined) =>
+      clockFor(key === undefined ? "" : topology.nodeOf(key)).deadline(timeoutMs)
+    const deadlineOn = (node: Redis) => clockFor(topology.idOf(node)).deadline(timeoutMs)
 
     const batcher = makeGetBatcher({
       mget: (keys) => mget(client, keys),
@@ -205,7 +222,7 @@ export const makeRedisBackend = (
       let cursor = "0"
       do {
         const [next, count] = (await evalOn(node, Scripts.scanUnlink, [
-          deadline(),
+          deadlineOn(node),
           cursor,
           pattern,
           SCAN_COUNT,
@@ -237,26 +254,27 @@ export const makeRedisBackend = (
               return values
             }),
       set: (key, value, ttlMs) =>
-        Effect.asVoid(call(() => script(client, "set", [key], [deadline(), value, ttlMs ?? ""]), key)),
+        Effect.asVoid(call(() => script(client, "set", [key], [deadline(key), value, ttlMs ?? ""]), key)),
       setMany: (entries, ttlMs) =>
         Effect.asVoid(
           callSteps(() => {
-            const head = [String(deadline()), ttlMs === undefined ? "" : String(ttlMs)]
+            const ttl = ttlMs === undefined ? "" : String(ttlMs)
             return inGroups(
               entries.map(([key]) => key),
               SET_CHUNK,
-              (indices) =>
-                setManyScript(
-                  client,
-                  indices.map((i) => entries[i]![0]),
-                  head.concat(indices.map((i) => entries[i]![1])),
-                ),
+              (indices) => {
+                const keys = indices.map((i) => entries[i]![0])
+                // Every key of a group is on one node: that node's clock states the deadline.
+                const args = [String(deadline(keys[0])), ttl]
+                for (const i of indices) args.push(entries[i]![1])
+                return setManyScript(client, keys, args)
+              },
             )
           }, entries[0]?.[0]),
         ),
       delete: (key) =>
         Effect.map(
-          call(() => script(client, "del", [key], [deadline()]), key),
+          call(() => script(client, "del", [key], [deadline(key)]), key),
           (n) => n === 1,
         ),
       exists: (key) =>
@@ -272,7 +290,7 @@ export const makeRedisBackend = (
                 client,
                 "expire",
                 [key],
-                [deadline(), ttlMs === "persist" ? "persist" : Math.max(ttlMs, 0)],
+                [deadline(key), ttlMs === "persist" ? "persist" : Math.max(ttlMs, 0)],
               ),
             key,
           ),
@@ -281,7 +299,7 @@ export const makeRedisBackend = (
       pttl: (key) => call(() => client.pttl(key), key),
       incrBy: (key, amount, ttlMs) =>
         Effect.map(
-          call(() => script(client, "incrBy", [key], [deadline(), amount, ttlMs ?? ""]), key),
+          call(() => script(client, "incrBy", [key], [deadline(key), amount, ttlMs ?? ""]), key),
           (n) => Number(n),
         ),
       deletePattern: (pattern) =>
@@ -290,7 +308,7 @@ export const makeRedisBackend = (
           return counts.reduce((a, b) => a + b, 0)
         }),
       flushAll: callSteps(() =>
-        Promise.all(topology.masters().map((node) => evalOn(node, Scripts.flushDb, [deadline()]))),
+        Promise.all(topology.masters().map((node) => evalOn(node, Scripts.flushDb, [deadlineOn(node)]))),
       ).pipe(Effect.asVoid),
       ping: Effect.map(
         call(() => client.ping()),
@@ -300,25 +318,45 @@ export const makeRedisBackend = (
     return backend
   })
 
-/** Keeps a server-clock estimate (serverClock.ts) fresh for as long as the backend lives. */
-const trackServerClock = (client: Redis | Cluster) =>
+/**
+ * One server-clock estimate (serverClock.ts) per node, each kept fresh for as long as the backend lives:
+ * the clocks of the masters already known are sampled at once and on every (re)connect, a node seen later
+ * on its first write. Samples go to the node by id, so a failover to another machine gets a new estimate.
+ */
+const trackServerClocks = (client: Redis | Cluster, topology: Topology) =>
   Effect.gen(function* () {
-    const clock = makeServerClock({
-      time: () => client.time(),
-      now: () => performance.now(),
-      schedule: (ms, run) => {
-        const timer = setTimeout(run, ms)
-        timer.unref()
-        return () => clearTimeout(timer)
-      },
-    })
-    client.on("ready", clock.sync)
-    if (client.status === "ready") clock.sync()
+    const clocks = new Map<string, ServerClock>()
+    const clockFor = (id: string): ServerClock => {
+      let clock = clocks.get(id)
+      if (clock === undefined) {
+        clock = makeServerClock({
+          time: () => topology.node(id)?.time() ?? Promise.reject(new Error(`no node ${id}`)),
+          now: () => performance.now(),
+          schedule: (ms, run) => {
+            const timer = setTimeout(run, ms)
+            timer.unref()
+            return () => clearTimeout(timer)
+          },
+        })
+        clocks.set(id, clock)
+        clock.sync()
+      }
+      return clock
+    }
+    const syncAll = () => {
+      for (const node of topology.masters()) {
+        const id = topology.idOf(node)
+        if (clocks.has(id)) clocks.get(id)!.sync()
+        else clockFor(id)
+      }
+    }
+    client.on("ready", syncAll)
+    if (client.status === "ready") syncAll()
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => {
-        clock.stop()
-        client.off("ready", clock.sync)
+        client.off("ready", syncAll)
+        for (const clock of clocks.values()) clock.stop()
       }),
     )
-    return clock
+    return clockFor
   })
