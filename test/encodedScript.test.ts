@@ -25,6 +25,8 @@ describe("encodeCommand", () => {
     ["BMP and astral", [["日本", "👍🏽"], ["𝄞x"]]],
     ["RESP-looking text", [["$3\r\nfoo\r\n", "*1\r\n"]]],
     ["one non-ASCII among many ASCII", [Array.from({ length: 500 }, (_, i) => `key:${i}`), ["ü"]]],
+    ["many pieces, all ASCII", [Array.from({ length: 1_000 }, (_, i) => `key:${i}`.repeat(i % 7))]],
+    ["exactly one piece", [Array.from({ length: 63 }, (_, i) => `k${i}`)]],
     ["no arguments", []],
   ]
   for (const [label, groups] of cases) {
