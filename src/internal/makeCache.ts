@@ -188,18 +188,18 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
   ).pipe(Effect.mapError(contextualize("flush")), span("Cache.flush"))
 
   const getMany = (keys: Iterable<string>) => {
-    const distinct = Array.from(new Set(keys))
-    for (const key of distinct) {
+    // A copy, so the keys checked are the keys sent. A repeated key is read twice and lands once in the
+    // result Map: cheaper than de-duplicating first, and rare.
+    const list = Array.from(keys)
+    for (const key of list) {
       const bad = checkKey("getMany", key)
       if (bad) return Effect.fail(bad)
     }
-    if (distinct.length === 0) return Effect.succeed(new Map<string, Option.Option<string>>())
-    return backend.getMany(distinct.map(withPrefix)).pipe(
+    if (list.length === 0) return Effect.succeed(new Map<string, Option.Option<string>>())
+    return backend.getMany(prefix === "" ? list : list.map(withPrefix)).pipe(
       Effect.map((values) => {
         const result = new Map<string, Option.Option<string>>()
-        distinct.forEach((key, i) => {
-          result.set(key, Option.fromNullable(values[i] ?? null))
-        })
+        for (let i = 0; i < list.length; i++) result.set(list[i]!, Option.fromNullable(values[i] ?? null))
         return result as ReadonlyMap<string, Option.Option<string>>
       }),
       Effect.mapError(contextualize("getMany")),
