@@ -139,9 +139,10 @@ export const makeRedisBackend = (
     const setManyScript = makeEncodedScript(Scripts.setMany.lua)
     // One breaker per node: in a cluster, a dead master must not stop the calls that go to the others.
     // Network time is real time: the cool-down runs on the wall clock even under a TestClock.
+    const nodeIdOf = (key: string | undefined) => (key === undefined ? "" : topology.nodeOf(key))
     const breakers = new Map<string, CircuitBreaker>()
     const breakerFor = (key: string | undefined): CircuitBreaker => {
-      const node = key === undefined ? "" : topology.nodeOf(key)
+      const node = nodeIdOf(key)
       let breaker = breakers.get(node)
       if (breaker === undefined) {
         breaker = makeCircuitBreaker(
@@ -181,8 +182,7 @@ export const makeRedisBackend = (
      * The instant, on the clock of the node serving `key` (or `node`), after which a write sent now must not
      * run (see scripts.ts). Cluster nodes are separate machines with clocks of their own.
      */
-    const deadline = (key: string | undefined) =>
-      clockFor(key === undefined ? "" : topology.nodeOf(key)).deadline(timeoutMs)
+    const deadline = (key: string | undefined) => clockFor(nodeIdOf(key)).deadline(timeoutMs)
     const deadlineOn = (node: Redis) => clockFor(topology.idOf(node)).deadline(timeoutMs)
 
     const batcher = makeGetBatcher({
@@ -346,8 +346,10 @@ const trackServerClocks = (client: Redis | Cluster, topology: Topology) =>
     const syncAll = () => {
       for (const node of topology.masters()) {
         const id = topology.idOf(node)
-        if (clocks.has(id)) clocks.get(id)!.sync()
-        else clockFor(id)
+        const known = clocks.get(id)
+        // A new clock takes its first sample as it is made.
+        if (known === undefined) clockFor(id)
+        else known.sync()
       }
     }
     client.on("ready", syncAll)
