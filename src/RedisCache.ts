@@ -7,22 +7,14 @@
  */
 
 import type { ConnectionOptions } from "node:tls"
-import {
-  Config,
-  type ConfigError,
-  Duration,
-  Effect,
-  Layer,
-  Option,
-  Redacted,
-  Runtime,
-  type Scope,
-} from "effect"
+import { Config, type ConfigError, Duration, Effect, Layer, Option, Redacted, type Scope } from "effect"
 import { Cluster, Redis, type RedisOptions } from "ioredis"
 import { Cache } from "./Cache.js"
+import { trackConnection } from "./internal/connectionState.js"
 import { makeCache } from "./internal/makeCache.js"
 import { clusterNodes, makeRedisBackend, type RedisTuning } from "./internal/redisBackend.js"
 import { makeSecretScrubber } from "./internal/secrets.js"
+import { watchConnections } from "./internal/watchdog.js"
 
 /**
  * @since 0.1.0
@@ -40,8 +32,23 @@ export interface RedisCacheOptions {
   readonly maxReconnectDelay?: Duration.DurationInput | undefined
   /** Consecutive connection/timeout failures that open the circuit breaker. Default 5. */
   readonly breakerThreshold?: number | undefined
-  /** How long an open breaker fails calls at once before letting one probe through. Default 1 second. */
+  /**
+   * How long an open breaker fails calls at once before letting one probe through. Default 1 second. The
+   * breaker also closes as soon as the connection is ready again (after a reconnect), whichever is first.
+   */
   readonly breakerCooldown?: Duration.DurationInput | undefined
+  /**
+   * How long a connection may leave sent commands without any reply before it is destroyed and replaced
+   * (a peer or a NAT that went silent without closing the socket, a server that accepts connections but
+   * never answers). Replies to any command count as signs of life, so a long pipeline that keeps answering
+   * is never cut. Default: three command timeouts, at least 1 second.
+   */
+  readonly unresponsiveTimeout?: Duration.DurationInput | undefined
+  /**
+   * Commands sent to one node and not yet answered. Past this, operations fail at once with `Connection`
+   * instead of queueing in memory (a hung node while callers keep sending). Default 10,000.
+   */
+  readonly maxPendingCommands?: number | undefined
   /**
    * Wrap every operation in a span (`Cache.get`, …). Default false: a span costs 10-25 µs, a large share of
    * a GET. The domain services (ProviderConnectionCache, CacheAside, …) always have spans.
@@ -59,6 +66,10 @@ export const defaults = {
   maxReconnectDelayMs: 500,
   breakerThreshold: 5,
   breakerCooldownMs: 1_000,
+  maxPendingCommands: 10_000,
+  /** The unresponsive timeout is this many command timeouts, and never less than `minUnresponsiveMs`. */
+  unresponsiveCommandTimeouts: 3,
+  minUnresponsiveMs: 1_000,
 } as const
 
 const millis = (input: Duration.DurationInput | undefined, fallback: number) =>
@@ -69,7 +80,17 @@ export const tuning = (options: RedisCacheOptions): RedisTuning => ({
   commandTimeoutMs: millis(options.commandTimeout, defaults.commandTimeoutMs),
   breakerThreshold: options.breakerThreshold ?? defaults.breakerThreshold,
   breakerCooldownMs: millis(options.breakerCooldown, defaults.breakerCooldownMs),
+  maxPendingCommands: options.maxPendingCommands ?? defaults.maxPendingCommands,
 })
+
+/** See `RedisCacheOptions.unresponsiveTimeout`. */
+export const unresponsiveMillis = (options: RedisCacheOptions): number =>
+  options.unresponsiveTimeout === undefined
+    ? Math.max(
+        defaults.unresponsiveCommandTimeouts * millis(options.commandTimeout, defaults.commandTimeoutMs),
+        defaults.minUnresponsiveMs,
+      )
+    : millis(options.unresponsiveTimeout, 0)
 
 /** The ioredis options that make a client fail fast instead of queueing and retrying. */
 export const failFastOptions = (options: RedisCacheOptions): RedisOptions => {
@@ -81,7 +102,8 @@ export const failFastOptions = (options: RedisCacheOptions): RedisOptions => {
     autoResendUnfulfilledCommands: false,
     enableAutoPipelining: false,
     connectTimeout: millis(options.connectTimeout, defaults.connectTimeoutMs),
-    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 10), maxDelay),
+    // 50 ms, 100 ms, 200 ms, … up to the cap: a dropped connection is back in about 50 ms.
+    retryStrategy: (attempt) => Math.min(25 * 2 ** Math.min(attempt, 10), maxDelay),
     reconnectOnError: () => false,
     // How long a closing socket may linger before it is destroyed.
     disconnectTimeout: millis(options.commandTimeout, defaults.commandTimeoutMs),
@@ -109,33 +131,18 @@ export const makeClient = (options: RedisCacheOptions = {}): Effect.Effect<Redis
 
 const acquireClient = <C extends Redis | Cluster>(
   create: () => C,
-  options: Pick<RedisCacheOptions, "commandTimeout" | "connectTimeout">,
+  options: Pick<RedisCacheOptions, "commandTimeout" | "connectTimeout" | "unresponsiveTimeout">,
   scrub: (text: string) => string,
 ): Effect.Effect<C, never, Scope.Scope> =>
   Effect.gen(function* () {
     const timeoutMs = millis(options.commandTimeout, defaults.commandTimeoutMs)
-    const runtime = yield* Effect.runtime<never>()
-    const log = (effect: Effect.Effect<void>) => Runtime.runFork(runtime)(effect)
-
     const client = yield* Effect.acquireRelease(Effect.sync(create), (client) =>
       closeClient(client, timeoutMs),
     )
-
-    let healthy = true
-    client.on("error", (error: unknown) => {
-      if (!healthy) return
-      healthy = false
-      log(
-        Effect.logWarning("Redis connection error; cache operations fail fast until it recovers").pipe(
-          Effect.annotateLogs({ error: scrub(String(error instanceof Error ? error.message : error)) }),
-        ),
-      )
-    })
-    client.on("ready", () => {
-      if (healthy) return
-      healthy = true
-      log(Effect.logInfo("Redis connection ready"))
-    })
+    // Outages and recoveries are logged by the backend (once each); this keeps the reason for the details.
+    const connection = trackConnection(client, scrub)
+    const stopWatching = watchConnections(client, unresponsiveMillis(options))
+    yield* Effect.addFinalizer(() => Effect.sync(stopWatching))
 
     // A real-time bound (not Effect.timeout, which a TestClock would freeze): the layer must build either way.
     const connected = yield* Effect.promise(() =>
@@ -149,9 +156,15 @@ const acquireClient = <C extends Redis | Cluster>(
       ),
     )
     if (!connected) {
+      // A network-level failure means "not reachable"; anything else is Redis's own answer (WRONGPASS,
+      // max number of clients reached, …), which must not be reported as an unreachable server.
+      const reason = connection.lastError() ?? "no answer within the connect timeout"
+      const unreachable = /^(connect |getaddrinfo |read |write |no reply|no answer)/.test(reason)
       yield* Effect.logWarning(
-        "Redis is not reachable at startup; the cache fails fast and keeps reconnecting",
-      )
+        unreachable
+          ? "Redis is not reachable at startup; the cache fails fast and keeps reconnecting"
+          : "Redis refused the connection at startup; the cache fails fast and keeps reconnecting",
+      ).pipe(Effect.annotateLogs({ reason }))
     }
     return client
   })

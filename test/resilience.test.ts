@@ -184,7 +184,16 @@ describe("RedisCache under faults", () => {
       const redis = yield* server()
       const cache = yield* Effect.provide(
         Cache,
-        yield* Layer.build(RedisCache.layer({ url: redis.url, ...tuning, breakerThreshold: 100 })),
+        // Five writes in a row must each reach the hung server's socket and time out there; the watchdog
+        // would replace the silent connection after a second (tested in connectionHealth.test.ts).
+        yield* Layer.build(
+          RedisCache.layer({
+            url: redis.url,
+            ...tuning,
+            breakerThreshold: 100,
+            unresponsiveTimeout: "1 minute",
+          }),
+        ),
       )
       yield* cache.set("late:counter", "10")
       redis.pause()

@@ -4,8 +4,13 @@
  * circuit or opens it for another cooldown. Calls that fail for other reasons (a refused command, bad input)
  * prove the backend answers, so they count as successes.
  *
- * The core is synchronous (`tryAcquire` / `record`) so the GET batcher can use it once per MGET; `protect`
- * wraps an Effect with it.
+ * The core is synchronous (`tryAcquire` / `record`) so the GET batcher can use it once per MGET, and so a
+ * command's outcome is recorded when its reply (or timeout) arrives, whether or not the caller still waits
+ * for it: a caller's own shorter timeout must not hide a hung node from the breaker. `protect` wraps an
+ * Effect with it.
+ *
+ * The cool-down is an upper bound, not a sentence: `reset` closes the circuit at once when the connection
+ * is known to be ready again (a reconnect after a dropped socket takes a fraction of a second).
  */
 import { Effect } from "effect"
 import type { BackendFailure } from "./makeCache.js"
@@ -13,6 +18,10 @@ import type { BackendFailure } from "./makeCache.js"
 export interface CircuitBreakerOptions {
   readonly failureThreshold: number
   readonly cooldownMs: number
+  /** Called when the circuit opens after being closed (not on every failed probe). */
+  readonly onOpen?: ((failure: BackendFailure) => void) | undefined
+  /** Called when the circuit closes after being open. */
+  readonly onClose?: (() => void) | undefined
 }
 
 type State =
@@ -33,6 +42,8 @@ export interface CircuitBreaker {
   /** The outcome of a permitted call: `undefined` for success. */
   readonly record: (permit: Permit, failure: BackendFailure | undefined) => void
   readonly protect: <A>(effect: Effect.Effect<A, BackendFailure>) => Effect.Effect<A, BackendFailure>
+  /** Closes the circuit now (the connection is ready again). */
+  readonly reset: () => void
 }
 
 const isOutage = (failure: BackendFailure) => failure.reason === "Connection" || failure.reason === "Timeout"
@@ -43,8 +54,16 @@ const PROBE_PERMIT: Permit = { probe: true }
 export const makeCircuitBreaker = (options: CircuitBreakerOptions, now: () => number): CircuitBreaker => {
   let state: State = { _tag: "Closed", failures: 0 }
 
-  const open = () => {
+  const open = (failure: BackendFailure) => {
+    const wasClosed = state._tag === "Closed"
     state = { _tag: "Open", until: now() + options.cooldownMs }
+    if (wasClosed) options.onOpen?.(failure)
+  }
+
+  const close = () => {
+    const wasClosed = state._tag === "Closed"
+    state = { _tag: "Closed", failures: 0 }
+    if (!wasClosed) options.onClose?.()
   }
 
   const tryAcquire = (): Permit | undefined => {
@@ -70,11 +89,11 @@ export const makeCircuitBreaker = (options: CircuitBreakerOptions, now: () => nu
 
   const record = (permit: Permit, failure: BackendFailure | undefined) => {
     if (failure === undefined || !isOutage(failure)) {
-      if (permit.probe || state._tag === "Closed") state = { _tag: "Closed", failures: 0 }
+      if (permit.probe || state._tag === "Closed") close()
       return
     }
-    if (permit.probe || state._tag === "HalfOpen") return open()
-    if (state._tag === "Closed" && ++state.failures >= options.failureThreshold) open()
+    if (permit.probe || state._tag === "HalfOpen") return open(failure)
+    if (state._tag === "Closed" && ++state.failures >= options.failureThreshold) open(failure)
   }
 
   const protect = <A>(effect: Effect.Effect<A, BackendFailure>): Effect.Effect<A, BackendFailure> =>
@@ -95,5 +114,5 @@ export const makeCircuitBreaker = (options: CircuitBreakerOptions, now: () => nu
       )
     })
 
-  return { tryAcquire, rejection, record, protect }
+  return { tryAcquire, rejection, record, protect, reset: close }
 }

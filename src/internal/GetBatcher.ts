@@ -28,6 +28,13 @@ export interface GetBatcherOptions {
   readonly classify: (error: unknown) => BackendFailure
   /** The breaker of the node a key lives on (one breaker for a single Redis). */
   readonly breakerFor: (key: string) => CircuitBreaker
+  /**
+   * Counts an MGET as pending on the node of `key`; a failure when the node has too many unanswered
+   * commands already (the batch fails at once, and the breaker is not told: that is load, not an outage).
+   * `leave` runs when ioredis settles the MGET, which may be long after its timeout.
+   */
+  readonly admit: (key: string) => BackendFailure | undefined
+  readonly leave: (key: string) => void
   readonly timeoutMs: number
   readonly maxBatch: number
   /** Pending GETs that are sent without waiting for the end of the scheduler round. */
@@ -56,9 +63,15 @@ export const makeGetBatcher = (options: GetBatcherOptions) => {
   }
 
   const send = (batch: ReadonlyArray<Waiter>) => {
-    const breaker = options.breakerFor(batch[0]!.key)
+    const first = batch[0]!.key
+    const refused = options.admit(first)
+    if (refused !== undefined) return fail(batch, refused)
+    const breaker = options.breakerFor(first)
     const probe = breaker.tryAcquire()
-    if (probe === undefined) return fail(batch, breaker.rejection())
+    if (probe === undefined) {
+      options.leave(first)
+      return fail(batch, breaker.rejection())
+    }
     let settled = false
     const timer = setTimeout(() => {
       settled = true
@@ -66,7 +79,12 @@ export const makeGetBatcher = (options: GetBatcherOptions) => {
       breaker.record(probe, failure)
       fail(batch, failure)
     }, options.timeoutMs)
-    options.mget(batch.map((w) => w.key)).then(
+    const sent = options.mget(batch.map((w) => w.key))
+    sent.then(
+      () => options.leave(first),
+      () => options.leave(first),
+    )
+    sent.then(
       (values) => {
         if (settled) return
         settled = true

@@ -1,10 +1,16 @@
 /**
  * The Redis backend: turns `Backend` calls into ioredis commands with a timeout, a circuit breaker and
  * deadline-guarded writes. Works on a single Redis and, through `Topology`, on a Redis Cluster.
+ *
+ * Every command is accounted for where its promise settles, not where the calling fiber waits: a caller
+ * that gave up (its own `Effect.timeout`, an interrupted request) leaves a command that may still time out,
+ * and that timeout is evidence about the node all the same. The number of unanswered commands per node is
+ * bounded, so a hung node cannot make the process queue without limit before the breaker opens.
  */
-import { Effect, type Scope } from "effect"
+import { Effect, Runtime, type Scope } from "effect"
 import type { Cluster, Redis } from "ioredis"
 import { type CircuitBreaker, makeCircuitBreaker } from "./CircuitBreaker.js"
+import { type ConnectionState, connectionStateOf } from "./connectionState.js"
 import { makeEncodedScript, mget } from "./encodedScript.js"
 import { makeGetBatcher } from "./GetBatcher.js"
 import { NOT_AN_INTEGER, WOULD_OVERFLOW } from "./integer.js"
@@ -17,6 +23,8 @@ export interface RedisTuning {
   readonly commandTimeoutMs: number
   readonly breakerThreshold: number
   readonly breakerCooldownMs: number
+  /** Commands sent to one node and not yet answered; more fail at once with `Connection`. */
+  readonly maxPendingCommands: number
 }
 
 /** Where keys live: which may share a multi-key command, and which nodes a SCAN must visit. */
@@ -66,6 +74,12 @@ const SCRIPT_PREFIX = "effectCache"
 const MGET_CHUNK = 10_000
 /** Keys per setMany script call: its `unpack` of 2 × SET_CHUNK values must stay under Lua's 8,000-slot C stack. */
 const SET_CHUNK = 1_000
+/**
+ * Round trips of one large operation (setMany, getMany of many chunks) in flight at once. Each round
+ * trip's timeout starts when it is sent, so a million-key setMany is bounded per round trip, not per call,
+ * and its memory by the window, not the batch.
+ */
+const WINDOW = 4
 /** Keys visited per SCAN page inside the scan-and-unlink script. */
 const SCAN_COUNT = 1_000
 /** How long one scan-and-unlink call may keep Redis busy before it returns the cursor. */
@@ -73,6 +87,10 @@ const SCAN_BUDGET_MS = 5
 
 class TimeoutMarker {
   constructor(readonly ms: number) {}
+}
+
+class PendingLimitMarker {
+  constructor(readonly limit: number) {}
 }
 
 type ScriptName = "set" | "del" | "expire" | "incrBy"
@@ -104,15 +122,39 @@ const defineScripts = (client: Redis | Cluster): ScriptCaller => {
   }
 }
 
-/** Maps anything ioredis rejects with to a reason and a scrubbed detail; the original error is dropped. */
+/** ioredis's wording for "the command was refused because the connection is not up". */
+const NOT_WRITABLE =
+  /^Stream isn't writeable|^Connection is closed|^Reached the max retries per request limit/
+/** ioredis's wording for "the connection closed while the command waited for its reply". */
+const LOST_IN_FLIGHT = /^Reached the max retries per request limit/
+
+/**
+ * Maps anything ioredis rejects with to a reason and a scrubbed detail; the original error is dropped.
+ * ioredis's own internals ("Stream isn't writeable…") are replaced by what the connection state knows.
+ */
 export const classifier =
-  (scrub: (text: string) => string) =>
+  (scrub: (text: string) => string, connection?: ConnectionState) =>
   (error: unknown): BackendFailure => {
     if (error instanceof TimeoutMarker) return { reason: "Timeout", detail: `no reply within ${error.ms} ms` }
+    if (error instanceof PendingLimitMarker) {
+      return {
+        reason: "Connection",
+        detail: `${error.limit} commands are already waiting for replies from this Redis node`,
+      }
+    }
     const message = scrub(error instanceof Error ? error.message : String(error))
     const firstLine = message.split("\n")[0]!.replace(/ script: .*$/, "")
     const name = error instanceof Error ? error.name : ""
-    if (name !== "ReplyError") return { reason: "Connection", detail: firstLine, cause: new Error(firstLine) }
+    if (name !== "ReplyError") {
+      const detail = !NOT_WRITABLE.test(firstLine)
+        ? firstLine
+        : LOST_IN_FLIGHT.test(firstLine)
+          ? `the connection closed before Redis replied (the command may have been applied)${
+              connection?.lastError() === undefined ? "" : `: ${connection.lastError()}`
+            }`
+          : (connection?.notConnected() ?? "not connected to Redis")
+      return { reason: "Connection", detail, cause: new Error(detail) }
+    }
     if (firstLine.startsWith(Scripts.DEADLINE_ERROR)) return { reason: "Timeout", detail: firstLine }
     if (/^(NOAUTH|WRONGPASS|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOPERM)/.test(firstLine)) {
       return { reason: "Connection", detail: firstLine, cause: new Error(firstLine) }
@@ -134,26 +176,53 @@ export const makeRedisBackend = (
 ): Effect.Effect<Backend, never, Scope.Scope> =>
   Effect.gen(function* () {
     const timeoutMs = tuning.commandTimeoutMs
-    const classify = classifier(scrub)
+    const classify = classifier(scrub, connectionStateOf(client))
     const script = defineScripts(client)
     const setManyScript = makeEncodedScript(Scripts.setMany.lua)
+    const health = yield* makeHealthLog()
     // One breaker per node: in a cluster, a dead master must not stop the calls that go to the others.
     // Network time is real time: the cool-down runs on the wall clock even under a TestClock.
     const nodeIdOf = (key: string | undefined) => (key === undefined ? "" : topology.nodeOf(key))
     const breakers = new Map<string, CircuitBreaker>()
-    const breakerFor = (key: string | undefined): CircuitBreaker => {
-      const node = nodeIdOf(key)
+    const breakerOf = (node: string): CircuitBreaker => {
       let breaker = breakers.get(node)
       if (breaker === undefined) {
         breaker = makeCircuitBreaker(
-          { failureThreshold: tuning.breakerThreshold, cooldownMs: tuning.breakerCooldownMs },
+          {
+            failureThreshold: tuning.breakerThreshold,
+            cooldownMs: tuning.breakerCooldownMs,
+            onOpen: (failure) =>
+              health.down(node, `circuit breaker open: ${failure.detail ?? failure.reason}`),
+            onClose: () => health.up(node),
+          },
           Date.now,
         )
         breakers.set(node, breaker)
       }
       return breaker
     }
+    const breakerFor = (key: string | undefined) => breakerOf(nodeIdOf(key))
+    yield* followConnection(client, topology, {
+      // The connection is ready again: no need to wait out a cool-down to find that out.
+      ready: (node) => {
+        if (node === undefined) for (const breaker of breakers.values()) breaker.reset()
+        else breakers.get(node)?.reset()
+        health.up(node ?? "")
+      },
+      error: (node, message) => health.down(node ?? "", message),
+    })
     const clockFor = yield* trackServerClocks(client, topology)
+
+    // Unanswered commands per node. A command leaves when ioredis settles it (a reply, or the connection's
+    // end), not when our timer gives up on it: until then it holds memory in ioredis and the socket.
+    const pending = new Map<string, number>()
+    const admit = (node: string): boolean => {
+      const count = pending.get(node) ?? 0
+      if (count >= tuning.maxPendingCommands) return false
+      pending.set(node, count + 1)
+      return true
+    }
+    const leave = (node: string) => pending.set(node, (pending.get(node) ?? 1) - 1)
 
     const withTimeout = <A>(promise: Promise<A>): Promise<A> =>
       new Promise<A>((resolve, reject) => {
@@ -170,13 +239,56 @@ export const makeRedisBackend = (
         )
       })
 
+    /**
+     * Sends `run` to the node of `key` with the breaker's permission and the pending-command bound, and
+     * tells the breaker its outcome when it settles, whether or not the caller still waits. `bounded`: one
+     * timeout for the whole promise (a single round trip); otherwise `run` bounds each of its round trips.
+     *
+     * No canceller is returned: Effect would wrap every call in onInterrupt, which costs more than the call.
+     * An interrupted fiber's resume callback has already fired (Effect uses it as the interruptor), so the
+     * later resume is ignored.
+     */
+    const send = <A>(run: () => Promise<A>, key: string | undefined, bounded: boolean) =>
+      Effect.async<A, BackendFailure>((resume) => {
+        const node = nodeIdOf(key)
+        if (!admit(node))
+          return resume(Effect.fail(classify(new PendingLimitMarker(tuning.maxPendingCommands))))
+        const breaker = breakerOf(node)
+        const permit = breaker.tryAcquire()
+        if (permit === undefined) {
+          leave(node)
+          return resume(Effect.fail(breaker.rejection()))
+        }
+        let sent: Promise<A>
+        try {
+          sent = run()
+        } catch (error) {
+          sent = Promise.reject(error)
+        }
+        sent.then(
+          () => leave(node),
+          () => leave(node),
+        )
+        ;(bounded ? withTimeout(sent) : sent).then(
+          (value) => {
+            breaker.record(permit, undefined)
+            resume(Effect.succeed(value))
+          },
+          (error: unknown) => {
+            const failure = classify(error)
+            breaker.record(permit, failure)
+            resume(Effect.fail(failure))
+          },
+        )
+      })
+
     // One timer per command instead of Effect.timeout's extra fiber: this is the hot path.
     const call = <A>(run: () => Promise<A>, key?: string): Effect.Effect<A, BackendFailure> =>
-      breakerFor(key).protect(Effect.tryPromise({ try: () => withTimeout(run()), catch: classify }))
+      send(run, key, true)
 
     /** For operations of several round trips: each round trip inside `run` carries its own timeout. */
     const callSteps = <A>(run: () => Promise<A>, key?: string): Effect.Effect<A, BackendFailure> =>
-      breakerFor(key).protect(Effect.tryPromise({ try: run, catch: classify }))
+      send(run, key, false)
 
     /**
      * The instant, on the clock of the node serving `key` (or `node`), after which a write sent now must not
@@ -190,23 +302,32 @@ export const makeRedisBackend = (
       group: topology.group,
       classify,
       breakerFor,
+      admit: (key) =>
+        admit(nodeIdOf(key)) ? undefined : classify(new PendingLimitMarker(tuning.maxPendingCommands)),
+      leave: (key) => leave(nodeIdOf(key)),
       timeoutMs,
       maxBatch: 1_000,
       eagerBatch: 64,
     })
 
+    /**
+     * Runs `run` over the keys in chunks (each within one group, at most `chunk` keys), WINDOW round trips
+     * at a time, each with its own timeout from the moment it is sent. The first failure stops the sending
+     * of further chunks; chunks already sent may still complete.
+     */
     const inGroups = <A>(
       keys: ReadonlyArray<string>,
       chunk: number,
       run: (indices: ReadonlyArray<number>) => Promise<A>,
     ): Promise<Array<A>> => {
-      const calls: Array<Promise<A>> = []
+      const chunks: Array<readonly [ReadonlyArray<number>, number]> = []
       for (const group of topology.group(keys)) {
-        for (let start = 0; start < group.length; start += chunk) {
-          calls.push(withTimeout(run(group.slice(start, start + chunk))))
-        }
+        for (let start = 0; start < group.length; start += chunk) chunks.push([group, start])
       }
-      return Promise.all(calls)
+      return windowed(chunks.length, (i) => {
+        const [group, start] = chunks[i]!
+        return withTimeout(run(group.slice(start, start + chunk)))
+      })
     }
 
     // Per node, not through the cluster router: SCAN and FLUSHDB are node-local. EVAL (not EVALSHA) keeps
@@ -264,10 +385,16 @@ export const makeRedisBackend = (
               SET_CHUNK,
               (indices) => {
                 const keys = indices.map((i) => entries[i]![0])
-                // Every key of a group is on one node: that node's clock states the deadline.
-                const args = [String(deadline(keys[0])), ttl]
-                for (const i of indices) args.push(entries[i]![1])
-                return setManyScript(client, keys, args)
+                const send = () => {
+                  // Every key of a group is on one node: that node's clock states the deadline.
+                  const args = [String(deadline(keys[0])), ttl]
+                  for (const i of indices) args.push(entries[i]![1])
+                  return setManyScript(client, keys, args)
+                }
+                // A big batch right after the event loop was blocked (building the batch, say) may find
+                // the clock estimate too uncertain to leave a deadline in the future: measure again first.
+                const clock = clockFor(nodeIdOf(keys[0]))
+                return clock.uncertainFor(timeoutMs) ? clock.refreshed().then(send) : send()
               },
             )
           }, entries[0]?.[0]),
@@ -316,6 +443,104 @@ export const makeRedisBackend = (
       ),
     }
     return backend
+  })
+
+/**
+ * Starts `count` round trips, at most WINDOW at a time, in order; resolves with their results in order, or
+ * rejects with the first failure (and starts no more).
+ */
+const windowed = <A>(count: number, start: (index: number) => Promise<A>): Promise<Array<A>> =>
+  new Promise((resolve, reject) => {
+    const results = new Array<A>(count)
+    let next = 0
+    let done = 0
+    let failed = false
+    const launch = () => {
+      const index = next++
+      start(index).then(
+        (value) => {
+          if (failed) return
+          results[index] = value
+          if (++done === count) resolve(results)
+          else if (next < count) launch()
+        },
+        (error: unknown) => {
+          if (failed) return
+          failed = true
+          reject(error)
+        },
+      )
+    }
+    if (count === 0) return resolve(results)
+    while (next < Math.min(count, WINDOW)) launch()
+  })
+
+/**
+ * One log line when a node becomes unhealthy (a connection error, the breaker opening) and one when it is
+ * healthy again, per node: an outage made only of timeouts is logged too, and a long one is not logged
+ * once per reconnect attempt.
+ */
+const makeHealthLog = () =>
+  Effect.map(Effect.runtime<never>(), (runtime) => {
+    const log = Runtime.runFork(runtime)
+    const downSince = new Map<string, number>()
+    return {
+      down: (node: string, reason: string) => {
+        if (downSince.has(node)) return
+        downSince.set(node, Date.now())
+        log(
+          Effect.logWarning("Redis unhealthy; cache operations fail fast until it recovers").pipe(
+            Effect.annotateLogs(node === "" ? { reason } : { node, reason }),
+          ),
+        )
+      },
+      up: (node: string) => {
+        const since = downSince.get(node)
+        if (since === undefined) return
+        downSince.delete(node)
+        log(
+          Effect.logInfo("Redis healthy again").pipe(
+            Effect.annotateLogs({ ...(node === "" ? {} : { node }), unhealthyForMs: Date.now() - since }),
+          ),
+        )
+      },
+    }
+  })
+
+/**
+ * Calls `ready` when a connection becomes ready (`node` undefined: every node) and `error` when one fails,
+ * for the client's life. In a cluster, each node's connection reports under its id.
+ */
+const followConnection = (
+  client: Redis | Cluster,
+  topology: Topology,
+  on: {
+    readonly ready: (node: string | undefined) => void
+    readonly error: (node: string | undefined, message: string) => void
+  },
+) =>
+  Effect.gen(function* () {
+    const state = connectionStateOf(client)
+    const onReady = () => on.ready(undefined)
+    const onError = () => on.error(undefined, state?.lastError() ?? "connection error")
+    client.on("ready", onReady)
+    client.on("error", onError)
+    const nodeHandlers = new Map<Redis, () => void>()
+    const onNode = (node: Redis) => {
+      const ready = () => on.ready(topology.idOf(node))
+      nodeHandlers.set(node, ready)
+      node.on("ready", ready)
+    }
+    const isCluster = "nodes" in client && typeof client.nodes === "function"
+    if (isCluster) client.on("+node", onNode)
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        client.off("ready", onReady)
+        client.off("error", onError)
+        if (isCluster) client.off("+node", onNode)
+        for (const [node, ready] of nodeHandlers) node.off("ready", ready)
+      }),
+    )
   })
 
 /**

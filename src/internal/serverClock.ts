@@ -48,6 +48,13 @@ export interface ServerClock {
    * now plus the timeout, minus the estimate's uncertainty and 1 ms of TIME's truncation.
    */
   readonly deadline: (timeoutMs: number) => number
+  /**
+   * Whether the estimate is too uncertain for a write with this timeout (it would give up half of it or
+   * more): such a deadline is likely already past, and the write certain to be refused.
+   */
+  readonly uncertainFor: (timeoutMs: number) => boolean
+  /** Takes a sample now and resolves when it has been counted (or failed). */
+  readonly refreshed: () => Promise<void>
   /** The current estimate's uncertainty, for tests; Infinity before the first sample. */
   readonly uncertaintyMs: () => number
   readonly stop: () => void
@@ -58,6 +65,12 @@ export const makeServerClock = (options: ServerClockOptions): ServerClock => {
   let poorInARow = 0
   let cancel: (() => void) | undefined
   let stopped = false
+  let waiting: Array<() => void> = []
+  const settle = () => {
+    const done = waiting
+    waiting = []
+    for (const resolve of done) resolve()
+  }
 
   const arm = (ms: number) => {
     cancel?.()
@@ -89,8 +102,12 @@ export const makeServerClock = (options: ServerClockOptions): ServerClock => {
           estimate = sample
         }
         next()
+        settle()
       },
-      () => next(),
+      () => {
+        next()
+        settle()
+      },
     )
   }
 
@@ -103,11 +120,19 @@ export const makeServerClock = (options: ServerClockOptions): ServerClock => {
       if (estimate === undefined) return Math.floor(Date.now() + timeoutMs - 1)
       return Math.floor(now + estimate.offsetMs + timeoutMs - aged(estimate, now) - 1)
     },
+    uncertainFor: (timeoutMs) => estimate !== undefined && aged(estimate, options.now()) * 2 >= timeoutMs,
+    refreshed: () =>
+      new Promise<void>((resolve) => {
+        if (stopped) return resolve()
+        waiting.push(resolve)
+        sync()
+      }),
     uncertaintyMs: () => (estimate === undefined ? Number.POSITIVE_INFINITY : estimate.uncertaintyMs),
     stop: () => {
       stopped = true
       cancel?.()
       cancel = undefined
+      settle()
     },
   }
 }

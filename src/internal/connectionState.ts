@@ -1,0 +1,57 @@
+/**
+ * What the layer knows about a client's connection that ioredis's own errors hide. A command refused while
+ * the connection is down fails in ioredis with its internals ("Stream isn't writeable and enableOfflineQueue
+ * options is false", "Reached the max retries per request limit"); the reason the connection is down (Redis's
+ * `max number of clients reached`, `WRONGPASS`, `LOADING`, a silent socket) arrived earlier, as an `error`
+ * event. This keeps that reason, scrubbed, so error details and logs can name it.
+ */
+import type { Cluster, Redis } from "ioredis"
+
+export interface ConnectionState {
+  /** The last connection-level error, scrubbed and on one line; cleared when the connection is ready. */
+  readonly lastError: () => string | undefined
+  /** Why a command cannot be sent now, for a `Connection` error's detail. */
+  readonly notConnected: () => string
+}
+
+const states = new WeakMap<Redis | Cluster, ConnectionState>()
+
+/** A connection error's first line, without Redis's generic `ERR ` prefix. */
+export const describeConnectionError = (message: string): string =>
+  message.split("\n")[0]!.replace(/^ERR /, "")
+
+/** Starts tracking `client`'s connection errors; call once, before connecting. */
+export const trackConnection = (
+  client: Redis | Cluster,
+  scrub: (text: string) => string,
+): ConnectionState => {
+  let lastError: string | undefined
+  client.on("error", (error: unknown) => {
+    lastError = describeConnectionError(scrub(error instanceof Error ? error.message : String(error)))
+  })
+  client.on("ready", () => {
+    lastError = undefined
+  })
+  const state: ConnectionState = {
+    lastError: () => lastError,
+    notConnected: () => {
+      const status = client.status
+      const now =
+        status === "connect"
+          ? "connected, but Redis has not answered the handshake yet (it may be loading its dataset)"
+          : status === "reconnecting" || status === "connecting"
+            ? "reconnecting"
+            : status === "end" || status === "close"
+              ? "closed"
+              : status
+      return lastError === undefined
+        ? `not connected to Redis (${now})`
+        : `not connected to Redis (${now}; last error: ${lastError})`
+    },
+  }
+  states.set(client, state)
+  return state
+}
+
+/** The state `trackConnection` keeps for `client`, if it was tracked. */
+export const connectionStateOf = (client: Redis | Cluster): ConnectionState | undefined => states.get(client)

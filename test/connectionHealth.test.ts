@@ -1,0 +1,189 @@
+/**
+ * Connection health: connections that stop answering are replaced, a caller's own timeout cannot blind the
+ * breaker or queue commands without bound, big batches are bounded per round trip, and a dropped connection
+ * costs only its reconnect. Every test starts its own redis-server (and, where it needs one, a TCP peer that
+ * misbehaves) on 127.0.0.1.
+ */
+import v8 from "node:v8"
+import vm from "node:vm"
+import { describe, expect, it } from "@effect/vitest"
+import { Context, Duration, Effect, Either, Layer } from "effect"
+import { Redis } from "ioredis"
+import { Cache, type CacheError, RedisCache } from "../src/index.js"
+import { captureLogs } from "./support/fixtures.js"
+import { startRedisServer } from "./support/redisServer.js"
+import { startProxy, startSilentPeer } from "./support/tcpProxy.js"
+
+v8.setFlagsFromString("--expose-gc")
+const gc = vm.runInNewContext("gc") as () => void
+
+const tuning = {
+  commandTimeout: Duration.millis(300),
+  connectTimeout: Duration.millis(500),
+  maxReconnectDelay: Duration.millis(200),
+} as const
+
+const server = (options?: Parameters<typeof startRedisServer>[0]) =>
+  Effect.acquireRelease(
+    Effect.promise(() => startRedisServer(options)),
+    (s) => Effect.promise(() => s.stop()),
+  )
+
+const sleep = (ms: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, ms)))
+
+/** Polls `effect` every 20 ms until it succeeds; the time that took, or Infinity after `limitMs`. */
+const timeToSuccess = <A>(effect: Effect.Effect<A, CacheError>, limitMs: number) =>
+  Effect.gen(function* () {
+    const start = Date.now()
+    while (Date.now() - start < limitMs) {
+      if (Either.isRight(yield* Effect.either(effect))) return Date.now() - start
+      yield* sleep(20)
+    }
+    return Number.POSITIVE_INFINITY
+  })
+
+const buildCache = (layer: Layer.Layer<Cache, unknown>) =>
+  Effect.map(Layer.build(layer), (context) => Context.get(context, Cache))
+
+describe("connection health", () => {
+  it.live("an established connection that goes silent is replaced: success within 3 s", () =>
+    Effect.gen(function* () {
+      const redis = yield* server()
+      const proxy = yield* Effect.acquireRelease(
+        Effect.promise(() => startProxy(redis.port)),
+        (p) => Effect.promise(() => p.close()),
+      )
+      const cache = yield* buildCache(RedisCache.layer({ url: `redis://127.0.0.1:${proxy.port}`, ...tuning }))
+      yield* cache.set("silent:k", "v")
+      expect(proxy.accepted()).toBe(1)
+
+      proxy.silence()
+      const recovered = yield* timeToSuccess(cache.get("silent:k"), 10_000)
+      expect(recovered).toBeLessThan(3_000)
+      expect(proxy.accepted()).toBeGreaterThanOrEqual(2)
+    }).pipe(Effect.scoped),
+  )
+
+  it.live("booting against a peer that never answers: builds, then uses the real Redis within 3 s", () =>
+    Effect.gen(function* () {
+      const peer = yield* Effect.acquireRelease(
+        Effect.promise(() => startSilentPeer()),
+        (p) => Effect.promise(() => p.close()),
+      )
+      const logs = captureLogs()
+      const start = Date.now()
+      const cache = yield* buildCache(
+        RedisCache.layer({ url: `redis://127.0.0.1:${peer.port}`, ...tuning }).pipe(
+          Layer.provide(logs.layer),
+        ),
+      )
+      expect(Date.now() - start).toBeLessThan(2_000)
+      expect(Either.isLeft(yield* Effect.either(cache.get("boot:k")))).toBe(true)
+
+      // A real Redis takes over the port; the silent socket stays open.
+      yield* Effect.promise(() => peer.stopListening())
+      yield* server({ port: peer.port })
+      const recovered = yield* timeToSuccess(cache.set("boot:k", "v"), 10_000)
+      expect(recovered).toBeLessThan(3_000)
+      expect(logs.entries.some((e) => e.level === "WARN")).toBe(true)
+    }).pipe(Effect.scoped),
+  )
+
+  it.live(
+    "100,000 sets abandoned by a 1 ms caller timeout against a stopped Redis: breaker opens, heap bounded",
+    () =>
+      Effect.gen(function* () {
+        const redis = yield* server()
+        const cache = yield* buildCache(RedisCache.layer({ url: redis.url, commandTimeout: "500 millis" }))
+        yield* cache.set("abandon:k", "v")
+        redis.pause()
+        yield* Effect.addFinalizer(() => Effect.sync(() => redis.resume()))
+
+        gc()
+        const before = process.memoryUsage().heapUsed
+        // 1,000 callers at a time: Effect's own cost of 100,000 concurrent `timeout` fibers would dominate.
+        yield* Effect.forEach(
+          Array.from({ length: 100_000 }, (_, i) => i),
+          (i) => Effect.either(Effect.timeout(cache.set(`abandon:${i}`, "x".repeat(100)), "1 millis")),
+          { concurrency: 1_000, discard: true },
+        )
+        gc()
+        const growthMb = (process.memoryUsage().heapUsed - before) / 1024 / 1024
+        expect(growthMb).toBeLessThan(30)
+
+        // The abandoned commands' timeouts reached the breaker: a plain get fails at once.
+        yield* sleep(600)
+        const start = Date.now()
+        const result = yield* Effect.either(cache.get("abandon:k"))
+        expect(Date.now() - start).toBeLessThan(50)
+        expect(Either.isLeft(result) && result.left.reason).toBe("Connection")
+      }).pipe(Effect.scoped),
+    60_000,
+  )
+
+  it.live(
+    "setMany and getMany of 1,000,000 keys succeed with default options; the breaker stays closed",
+    () =>
+      Effect.gen(function* () {
+        const redis = yield* server()
+        const cache = yield* buildCache(RedisCache.layer({ url: redis.url }))
+        const count = 1_000_000
+        const entries: Array<readonly [string, string]> = Array.from(
+          { length: count },
+          (_, i) => [`big:${i}`, `v${i}`] as const,
+        )
+        yield* cache.setMany(entries, { ttl: "10 minutes" })
+        const found = yield* cache.getMany(entries.map(([key]) => key))
+        expect(found.size).toBe(count)
+        let present = 0
+        for (const value of found.values()) if (value._tag === "Some") present++
+        expect(present).toBe(count)
+
+        // Five more big writes in a row, then ordinary reads: nothing trips the breaker.
+        for (let i = 0; i < 5; i++) yield* cache.setMany(entries.slice(0, 200_000))
+        for (let i = 0; i < 20; i++) yield* cache.get(`big:${i}`)
+      }).pipe(Effect.scoped),
+  )
+
+  it.live("CLIENT KILL under load: failures last under 400 ms", () =>
+    Effect.gen(function* () {
+      const redis = yield* server()
+      const cache = yield* buildCache(RedisCache.layer({ url: redis.url }))
+      const admin = new Redis(redis.port, "127.0.0.1", { lazyConnect: true })
+      yield* Effect.addFinalizer(() => Effect.sync(() => admin.disconnect()))
+      yield* Effect.promise(() => admin.connect())
+
+      const failures: Array<number> = []
+      let successesAfterKill = 0
+      let killedAt = Number.POSITIVE_INFINITY
+      const worker = (n: number) =>
+        Effect.gen(function* () {
+          const until = Date.now() + 2_000
+          let i = 0
+          while (Date.now() < until) {
+            const op = i++ % 2 === 0 ? cache.set(`kill:${n}`, String(i)) : cache.get(`kill:${n}`)
+            const result = yield* Effect.either(op as Effect.Effect<unknown, CacheError>)
+            if (Either.isLeft(result)) failures.push(Date.now())
+            else if (Date.now() > killedAt) successesAfterKill++
+            yield* sleep(2)
+          }
+        })
+      const load = yield* Effect.fork(
+        Effect.all(
+          Array.from({ length: 20 }, (_, n) => worker(n)),
+          { concurrency: "unbounded" },
+        ),
+      )
+      yield* sleep(500)
+      killedAt = Date.now()
+      const killed = yield* Effect.promise(() => admin.client("KILL", "TYPE", "normal", "SKIPME", "yes"))
+      expect(Number(killed)).toBeGreaterThanOrEqual(1)
+      yield* load.await
+
+      expect(failures.length).toBeGreaterThan(0)
+      const span = Math.max(...failures) - Math.min(...failures)
+      expect(span).toBeLessThan(400)
+      expect(successesAfterKill).toBeGreaterThan(100)
+    }).pipe(Effect.scoped),
+  )
+})
