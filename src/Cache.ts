@@ -10,8 +10,13 @@ import { Context, Schema } from "effect"
 /**
  * Why a cache operation failed. Branch on this, never on the message.
  *
- * - `Connection`: the backend is unreachable, the connection dropped, or the circuit breaker is open.
- * - `Timeout`: no answer within the command timeout. The command will not be executed later.
+ * - `Connection`: the backend is unreachable, refused the connection (the detail carries Redis's reason:
+ *   `WRONGPASS`, `max number of clients reached`, `READONLY`, …), the connection dropped, too many commands
+ *   are waiting for replies, or the circuit breaker is open. When the connection dropped while a write
+ *   waited for its reply, the write may have been applied (the detail says so); otherwise nothing was sent.
+ * - `Timeout`: no answer within the command timeout. **The outcome is unknown**: a write may already have
+ *   been applied before its deadline. What is guaranteed is that it is never applied after its deadline:
+ *   Redis refuses a write that reaches it late. Retry only what is safe to apply twice, or read back.
  * - `Command`: the backend refused the command (e.g. INCR on a non-integer value).
  * - `Serialization`: a value could not be encoded to or decoded from JSON.
  * - `InvalidArgument`: the caller passed something the cache cannot honour (bad TTL, non-integer amount,

@@ -18,6 +18,7 @@ import {
 } from "effect"
 import { Cache, type CacheError } from "./Cache.js"
 import * as CacheStats from "./CacheStats.js"
+import { makeFailOpenLog } from "./internal/failOpenLog.js"
 
 /**
  * @since 0.1.0
@@ -67,6 +68,7 @@ export const make: Effect.Effect<CacheAsideService, never, Cache | Scope.Scope> 
   const cache = yield* Cache
   const scope = yield* Effect.scope
   const inFlight = new Map<string, InFlight>()
+  const failOpenLog = makeFailOpenLog()
 
   const failedOpen = (
     namespace: string,
@@ -76,15 +78,18 @@ export const make: Effect.Effect<CacheAsideService, never, Cache | Scope.Scope> 
   ) =>
     Effect.zipRight(
       CacheStats.record(namespace, "error"),
-      Effect.logWarning(`CacheAside.${operation} failed open`).pipe(
-        Effect.annotateLogs({
-          namespace,
-          key,
-          reason:
-            error._tag === "CacheError"
-              ? `${error.reason}: ${error.message}`
-              : "cached entry does not decode",
-        }),
+      failOpenLog.warn(
+        operation,
+        Effect.logWarning(`CacheAside.${operation} failed open`).pipe(
+          Effect.annotateLogs({
+            namespace,
+            key,
+            reason:
+              error._tag === "CacheError"
+                ? `${error.reason}: ${error.message}`
+                : "cached entry does not decode",
+          }),
+        ),
       ),
     )
 

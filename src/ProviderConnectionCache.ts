@@ -18,6 +18,7 @@ import {
   Schema,
 } from "effect"
 import { Cache, CacheError, type SetOptions } from "./Cache.js"
+import { makeFailOpenLog } from "./internal/failOpenLog.js"
 import { ProviderConnection, ProviderConnectionJson, ProviderCredentials } from "./ProviderConnection.js"
 
 /**
@@ -147,6 +148,8 @@ export const make = (options: {
     const cache = yield* Cache
     const defaultTtl = options.defaultTtl
     const decodeConnection = makeDecoder()
+    // One line per operation every few seconds during an outage, with the number of calls it stands for.
+    const failOpenLog = makeFailOpenLog()
 
     const warn = (operation: string, id: string, error: CacheError | ParseResult.ParseError) =>
       Effect.logWarning(`ProviderConnectionCache.${operation} failed open`).pipe(
@@ -166,7 +169,7 @@ export const make = (options: {
                 reason: "unexpected defect in the Cache implementation",
               }),
             )
-        return Effect.as(log, fallback)
+        return Effect.as(failOpenLog.warn(operation, log), fallback)
       })
 
     /** Fail-open plus the operation's span. */

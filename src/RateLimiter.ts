@@ -10,6 +10,7 @@
 import { Context, type Duration, Effect, Layer, Option } from "effect"
 import { Cache } from "./Cache.js"
 import * as CacheStats from "./CacheStats.js"
+import { makeFailOpenLog } from "./internal/failOpenLog.js"
 
 /**
  * @since 0.1.0
@@ -51,6 +52,7 @@ const NAMESPACE = "rate_limit"
  * @since 0.1.0
  */
 export const make: Effect.Effect<RateLimiterService, never, Cache> = Effect.gen(function* () {
+  const failOpenLog = makeFailOpenLog()
   const cache = yield* Cache
 
   const check = (userId: string, endpoint: string, rule: RateLimitRule) => {
@@ -66,17 +68,23 @@ export const make: Effect.Effect<RateLimiterService, never, Cache> = Effect.gen(
         )
       }),
       Effect.catchAll((error) =>
-        Effect.logWarning("RateLimiter.check failed open: request allowed").pipe(
-          Effect.annotateLogs({ endpoint, reason: `${error.reason}: ${error.message}` }),
-          Effect.zipRight(CacheStats.record(NAMESPACE, "error")),
-          Effect.as({
-            allowed: true,
-            count: 0,
-            remaining: rule.limit,
-            retryAfter: Option.none<Duration.Duration>(),
-            failedOpen: true,
-          }),
-        ),
+        failOpenLog
+          .warn(
+            "check",
+            Effect.logWarning("RateLimiter.check failed open: request allowed").pipe(
+              Effect.annotateLogs({ endpoint, reason: `${error.reason}: ${error.message}` }),
+            ),
+          )
+          .pipe(
+            Effect.zipRight(CacheStats.record(NAMESPACE, "error")),
+            Effect.as({
+              allowed: true,
+              count: 0,
+              remaining: rule.limit,
+              retryAfter: Option.none<Duration.Duration>(),
+              failedOpen: true,
+            }),
+          ),
       ),
       Effect.withSpan("RateLimiter.check", { attributes: { endpoint } }),
     )

@@ -105,6 +105,9 @@ export const failFastOptions = (options: RedisCacheOptions): RedisOptions => {
     // 50 ms, 100 ms, 200 ms, … up to the cap: a dropped connection is back in about 50 ms.
     retryStrategy: (attempt) => Math.min(25 * 2 ** Math.min(attempt, 10), maxDelay),
     reconnectOnError: () => false,
+    // ioredis's CLIENT SETINFO costs two round trips per connect, and swallows the error reply of a server
+    // that turns the connection away.
+    disableClientInfo: true,
     // How long a closing socket may linger before it is destroyed.
     disconnectTimeout: millis(options.commandTimeout, defaults.commandTimeoutMs),
     ...(options.tls === undefined ? {} : { tls: options.tls }),

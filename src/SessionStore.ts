@@ -9,6 +9,7 @@
  */
 import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
 import { Cache, CacheError } from "./Cache.js"
+import { makeFailOpenLog } from "./internal/failOpenLog.js"
 import { escapeGlob } from "./internal/glob.js"
 import { IsoDateTime } from "./ProviderConnection.js"
 
@@ -77,6 +78,7 @@ const decode = Schema.decodeUnknown(SessionJson)
  * @since 0.1.0
  */
 export const make: Effect.Effect<SessionStoreService, never, Cache> = Effect.gen(function* () {
+  const failOpenLog = makeFailOpenLog()
   const cache = yield* Cache
 
   const store = (session: Session) =>
@@ -109,11 +111,14 @@ export const make: Effect.Effect<SessionStoreService, never, Cache> = Effect.gen
       ),
       Effect.catchAll((error) =>
         Effect.as(
-          Effect.logWarning("SessionStore.get failed: treating the session as absent").pipe(
-            Effect.annotateLogs({
-              userId,
-              reason: error._tag === "CacheError" ? error.message : "stored session does not decode",
-            }),
+          failOpenLog.warn(
+            "get",
+            Effect.logWarning("SessionStore.get failed: treating the session as absent").pipe(
+              Effect.annotateLogs({
+                userId,
+                reason: error._tag === "CacheError" ? error.message : "stored session does not decode",
+              }),
+            ),
           ),
           Option.none<Session>(),
         ),

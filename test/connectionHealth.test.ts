@@ -187,3 +187,75 @@ describe("connection health", () => {
     }).pipe(Effect.scoped),
   )
 })
+
+describe("errors and logs name the real cause", () => {
+  it.live("max number of clients reached: in the startup warning and in every error's detail", () =>
+    Effect.gen(function* () {
+      const redis = yield* server({ args: ["--maxclients", "1"] })
+      const holder = new Redis(redis.port, "127.0.0.1", { lazyConnect: true })
+      yield* Effect.addFinalizer(() => Effect.sync(() => holder.disconnect()))
+      yield* Effect.promise(() => holder.connect())
+
+      const logs = captureLogs()
+      const cache = yield* buildCache(
+        RedisCache.layer({ url: redis.url, ...tuning }).pipe(Layer.provide(logs.layer)),
+      )
+      const warning = logs.entries.find((e) => e.level === "WARN")
+      expect(warning?.message).toContain("refused the connection")
+      expect(String(warning?.annotations.reason)).toContain("max number of clients reached")
+      const error = yield* Effect.flip(cache.get("k"))
+      expect(error.reason).toBe("Connection")
+      expect(error.detail).toContain("max number of clients reached")
+      expect(error.detail).not.toMatch(/Stream isn't writeable|enableOfflineQueue|max retries per request/)
+    }).pipe(Effect.scoped),
+  )
+
+  it.live("a wrong password: WRONGPASS in the startup warning and the error detail, never the password", () =>
+    Effect.gen(function* () {
+      const redis = yield* server({ args: ["--requirepass", "right-password-123"] })
+      const logs = captureLogs()
+      const cache = yield* buildCache(
+        RedisCache.layer({ url: `redis://:wrong-password-456@127.0.0.1:${redis.port}`, ...tuning }).pipe(
+          Layer.provide(logs.layer),
+        ),
+      )
+      const warning = logs.entries.find((e) => e.level === "WARN")
+      expect(warning?.message).not.toContain("not reachable")
+      expect(String(warning?.annotations.reason)).toContain("WRONGPASS")
+      const error = yield* Effect.flip(cache.set("k", "v"))
+      expect(error.reason).toBe("Connection")
+      expect(error.detail).toContain("WRONGPASS")
+      for (const text of [error.message, JSON.stringify(logs.entries)]) {
+        expect(text).not.toContain("wrong-password-456")
+        expect(text).not.toContain("right-password-123")
+      }
+    }).pipe(Effect.scoped),
+  )
+
+  it.live("an outage made only of timeouts logs once when it starts and once when it ends", () =>
+    Effect.gen(function* () {
+      const redis = yield* server()
+      const logs = captureLogs()
+      const cache = yield* buildCache(
+        RedisCache.layer({ url: redis.url, ...tuning }).pipe(Layer.provide(logs.layer)),
+      )
+      yield* cache.set("outage:k", "v")
+      redis.pause()
+      yield* Effect.addFinalizer(() => Effect.sync(() => redis.resume()))
+      const until = Date.now() + 2_500
+      while (Date.now() < until) {
+        yield* Effect.either(cache.get("outage:k"))
+        yield* sleep(20)
+      }
+      redis.resume()
+      expect(yield* timeToSuccess(cache.get("outage:k"), 5_000)).toBeLessThan(3_000)
+      yield* sleep(50)
+      const unhealthy = logs.entries.filter((e) => e.message.includes("Redis unhealthy"))
+      const healthy = logs.entries.filter((e) => e.message.includes("Redis healthy again"))
+      expect(unhealthy).toHaveLength(1)
+      expect(unhealthy[0]!.level).toBe("WARN")
+      expect(healthy).toHaveLength(1)
+      expect(logs.entries.filter((e) => e.level === "WARN" || e.level === "ERROR")).toHaveLength(1)
+    }).pipe(Effect.scoped),
+  )
+})

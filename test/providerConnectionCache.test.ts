@@ -190,23 +190,26 @@ describe.each(backends)("ProviderConnectionCache over %s", (_, cacheLayer) => {
         ["not an object", JSON.stringify([valid])],
       ]
       return Effect.gen(function* () {
-        const connections = yield* ProviderConnectionCache
-        const cache = yield* Cache
         for (const [label, text] of corrupt) {
-          const id = uuid(50)
-          yield* cache.set(connectionKey(id), text)
-          const before = logs.entries.length
-          expect([label, yield* connections.get(id)]).toStrictEqual([label, Option.none()])
-          const added = logs.entries.slice(before)
-          expect([label, added.length]).toStrictEqual([label, 1])
-          expect(added[0]!.level).toBe("WARN")
-          expect(added[0]!.annotations.connectionId).toBe(id)
-          expect(String(added[0]!.annotations.reason)).toContain("does not decode")
-          // The corrupt entry is dropped, so the next read is a plain miss.
-          expect(yield* cache.exists(connectionKey(id))).toBe(false)
+          // A service of its own per entry: repeated warnings of one operation are rate-limited (tested below).
+          yield* Effect.gen(function* () {
+            const connections = yield* ProviderConnectionCache
+            const cache = yield* Cache
+            const id = uuid(50)
+            yield* cache.set(connectionKey(id), text)
+            const before = logs.entries.length
+            expect([label, yield* connections.get(id)]).toStrictEqual([label, Option.none()])
+            const added = logs.entries.slice(before)
+            expect([label, added.length]).toStrictEqual([label, 1])
+            expect(added[0]!.level).toBe("WARN")
+            expect(added[0]!.annotations.connectionId).toBe(id)
+            expect(String(added[0]!.annotations.reason)).toContain("does not decode")
+            // The corrupt entry is dropped, so the next read is a plain miss.
+            expect(yield* cache.exists(connectionKey(id))).toBe(false)
+          }).pipe(Effect.provide(layer))
         }
         expect(JSON.stringify(logs.entries)).not.toContain(secretBase64)
-      }).pipe(Effect.provide(layer))
+      })
     },
   )
 })
@@ -245,6 +248,33 @@ describe("ProviderConnectionCache failing open", () => {
       }).pipe(Effect.provide(layer))
     })
   }
+
+  it.effect(
+    "warnings are rate-limited per operation: one line, then one carrying the number suppressed",
+    () => {
+      const { layer, logs } = run(failingCache)
+      return Effect.gen(function* () {
+        const connections = yield* ProviderConnectionCache
+        const connection = makeConnection()
+        for (let i = 0; i < 1_000; i++) yield* connections.set(connection)
+        const warnings = () => logs.entries.filter((e) => e.level === "WARN")
+        expect(warnings()).toHaveLength(1)
+        expect(warnings()[0]!.annotations.suppressed).toBeUndefined()
+        // Another operation has its own budget.
+        yield* connections.get(connection.id)
+        expect(warnings()).toHaveLength(2)
+
+        yield* TestClock.adjust("4999 millis")
+        yield* connections.set(connection)
+        expect(warnings()).toHaveLength(2)
+        yield* TestClock.adjust("1 millis")
+        yield* connections.set(connection)
+        expect(warnings()).toHaveLength(3)
+        expect(warnings()[2]!.message).toContain("ProviderConnectionCache.set failed open")
+        expect(warnings()[2]!.annotations.suppressed).toBe(1_000)
+      }).pipe(Effect.provide(layer))
+    },
+  )
 
   it.effect("an invalid ttl on set is a logged no-op", () => {
     const logs = captureLogs()

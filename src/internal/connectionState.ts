@@ -26,11 +26,30 @@ export const trackConnection = (
   scrub: (text: string) => string,
 ): ConnectionState => {
   let lastError: string | undefined
+  // Whether lastError is the server's own reply on the current connection attempt: the socket error that
+  // follows the server closing (EPIPE, ECONNRESET) must not replace it.
+  let fromServer = false
   client.on("error", (error: unknown) => {
-    lastError = describeConnectionError(scrub(error instanceof Error ? error.message : String(error)))
+    const message = describeConnectionError(scrub(error instanceof Error ? error.message : String(error)))
+    if (fromServer && /^(read|write) E[A-Z]+/.test(message)) return
+    lastError = message
   })
   client.on("ready", () => {
     lastError = undefined
+  })
+  // A server that turns a connection away (`max number of clients reached`) writes one error reply and
+  // closes: ioredis matches that reply to a handshake command whose error it discards, or loses it to the
+  // EPIPE of its next write. Read it here, as the first bytes of the connection.
+  client.on("connect", () => {
+    fromServer = false
+    const stream = (client as unknown as { stream?: NodeJS.ReadableStream }).stream
+    stream?.once("data", (chunk: Buffer | string) => {
+      const text = String(chunk)
+      if (!text.startsWith("-")) return
+      const end = text.indexOf("\r")
+      lastError = describeConnectionError(scrub(text.slice(1, end === -1 ? undefined : end)))
+      fromServer = true
+    })
   })
   const state: ConnectionState = {
     lastError: () => lastError,
