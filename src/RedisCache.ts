@@ -115,9 +115,11 @@ export const failFastOptions = (options: RedisCacheOptions): RedisOptions => {
 /**
  * Acquires an ioredis client for the layer's scope: connects once (a failure is logged, not fatal, so the
  * application boots without its cache), logs outages once rather than once per reconnect attempt, and on
- * release quits within the command timeout or drops the socket.
+ * release quits within the command timeout or drops the socket. It does not check the options (`make` does):
+ * given a malformed URL it keeps failing to connect, with the URL's credentials scrubbed from what it logs.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const makeClient = (options: RedisCacheOptions = {}): Effect.Effect<Redis, never, Scope.Scope> => {
   const url = Redacted.value(
