@@ -1,8 +1,10 @@
 /**
- * The Cache the examples run on: `MemoryCache` by default, `RedisCache` when `REDIS_URL` is set. Against
- * Redis the examples write under the `CACHE_KEY_PREFIX` (default `examples:`) and flush only that.
+ * The Cache the examples run on: `MemoryCache` by default, `RedisCache` when `REDIS_URL` is set (and not
+ * empty). Against Redis the examples write under the `CACHE_KEY_PREFIX` (default `examples:`) and flush only
+ * that. A malformed `REDIS_URL`, a database Redis cannot select or a Redis older than 7.0 stops the program
+ * with an error that names the problem (never the URL); an unreachable Redis does not.
  */
-import { Config, Console, Effect, Layer, Option } from "effect"
+import { Config, Console, Effect, Layer, Option, Redacted } from "effect"
 import { type Cache, MemoryCache, RedisCache } from "../src/index.js"
 
 let announced = false
@@ -16,7 +18,8 @@ const announce = (text: string) =>
 export const CacheLive: Layer.Layer<Cache, never> = Layer.unwrapEffect(
   Effect.gen(function* () {
     const url = yield* Config.option(Config.redacted("REDIS_URL"))
-    if (Option.isNone(url)) {
+    // `REDIS_URL=` is unset, as `RedisCache.config` reads it, not a request for 127.0.0.1:6379.
+    if (Option.isNone(url) || Redacted.value(url.value).trim() === "") {
       yield* announce("Cache: in-memory (set REDIS_URL to run against Redis)")
       return MemoryCache.layer()
     }
@@ -24,7 +27,7 @@ export const CacheLive: Layer.Layer<Cache, never> = Layer.unwrapEffect(
     yield* announce(`Cache: Redis (URL from REDIS_URL, key prefix "${options.keyPrefix ?? "examples:"}")`)
     return RedisCache.layer({ ...options, keyPrefix: options.keyPrefix ?? "examples:" })
   }).pipe(Effect.orDie),
-)
+).pipe(Layer.orDie)
 
 /** Runs `self`, printing how long it took. */
 export const timed = <A, E, R>(label: string, self: Effect.Effect<A, E, R>) =>

@@ -7,20 +7,53 @@
  */
 
 import type { ConnectionOptions } from "node:tls"
-import { Config, type ConfigError, Duration, Effect, Layer, Option, Redacted, type Scope } from "effect"
+import {
+  Config,
+  ConfigError,
+  Duration,
+  Effect,
+  Either,
+  Layer,
+  Option,
+  Redacted,
+  Runtime,
+  type Scope,
+} from "effect"
 import { Cluster, Redis, type RedisOptions } from "ioredis"
-import { Cache } from "./Cache.js"
+import { Cache, type CacheError } from "./Cache.js"
 import { trackConnection } from "./internal/connectionState.js"
-import { makeCache } from "./internal/makeCache.js"
+import { cacheError, makeCache } from "./internal/makeCache.js"
 import { clusterNodes, makeRedisBackend, type RedisTuning } from "./internal/redisBackend.js"
-import { makeSecretScrubber } from "./internal/secrets.js"
+import {
+  durationProblem,
+  MAX_TIMER_MS,
+  parseSeedNode,
+  parseSeedNodes,
+  positiveIntegerProblem,
+  redisUrlProblem,
+} from "./internal/redisOptions.js"
+import { makePasswordScrubber, makeSecretScrubber } from "./internal/secrets.js"
+import { clusterVersionProblem, guardBackend, serverGuardOf, watchServer } from "./internal/serverGuard.js"
 import { watchConnections } from "./internal/watchdog.js"
 
 /**
+ * The options of `layer` and `make`. They are checked when the layer is built, before any connection is made:
+ * a bad one fails the layer with a `CacheError` of reason `InvalidArgument` (operation `"connect"`) whose
+ * detail names the option and what is wrong, never its value.
+ *
+ * Every duration must be positive and at most 2^31−1 ms (about 24.8 days): Node fires a longer timer after
+ * 1 ms.
+ *
  * @since 0.1.0
+ * @category models
  */
 export interface RedisCacheOptions {
-  /** `redis://[user:password@]host:port[/db]` or `rediss://…` for TLS. Default `redis://127.0.0.1:6379`. */
+  /**
+   * `redis://[user:password@]host[:port][/db]`, or `rediss://…` for TLS. Default `redis://127.0.0.1:6379`.
+   * The scheme must be lower case, the port 1-65535, and the database (`/3`, or `?db=3`) a number; reserved
+   * characters in the password (`@ : / # ?`) must be percent-encoded. A database the server cannot select
+   * fails the layer (or, on a later reconnect, every operation); it never falls back to DB 0.
+   */
   readonly url?: string | Redacted.Redacted<string> | undefined
   /** Prepended to every key. Default: none. */
   readonly keyPrefix?: string | undefined
@@ -30,7 +63,7 @@ export interface RedisCacheOptions {
   readonly connectTimeout?: Duration.DurationInput | undefined
   /** The cap of the exponential reconnect back-off. Default 500 ms. */
   readonly maxReconnectDelay?: Duration.DurationInput | undefined
-  /** Consecutive connection/timeout failures that open the circuit breaker. Default 5. */
+  /** Consecutive connection/timeout failures that open the circuit breaker; a positive integer. Default 5. */
   readonly breakerThreshold?: number | undefined
   /**
    * How long an open breaker fails calls at once before letting one probe through. Default 1 second. The
@@ -117,9 +150,11 @@ export const failFastOptions = (options: RedisCacheOptions): RedisOptions => {
 /**
  * Acquires an ioredis client for the layer's scope: connects once (a failure is logged, not fatal, so the
  * application boots without its cache), logs outages once rather than once per reconnect attempt, and on
- * release quits within the command timeout or drops the socket.
+ * release quits within the command timeout or drops the socket. It does not check the options (`make` does):
+ * given a malformed URL it keeps failing to connect, with the URL's credentials scrubbed from what it logs.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const makeClient = (options: RedisCacheOptions = {}): Effect.Effect<Redis, never, Scope.Scope> => {
   const url = Redacted.value(
@@ -129,7 +164,11 @@ export const makeClient = (options: RedisCacheOptions = {}): Effect.Effect<Redis
         ? options.url
         : Redacted.make(options.url),
   )
-  return acquireClient(() => new Redis(url, failFastOptions(options)), options, makeSecretScrubber(url))
+  return acquireClient(
+    () => watchServer(new Redis(url, failFastOptions(options))),
+    options,
+    makeSecretScrubber(url),
+  )
 }
 
 const acquireClient = <C extends Redis | Cluster>(
@@ -202,19 +241,102 @@ export const closeClient = (client: Redis | Cluster, timeoutMs: number) =>
   })
 
 /**
- * Builds a Redis-backed Cache whose client lives in the current scope.
- *
- * @since 0.1.0
+ * What is wrong with the options `layer`, `layerCluster` and their `make` share, as the detail of an
+ * `InvalidArgument` error, or `undefined`.
  */
-export const make = (options: RedisCacheOptions = {}): Effect.Effect<Cache.Service, never, Scope.Scope> =>
+const tuningProblem = (options: RedisCacheOptions): string | undefined => {
+  for (const name of [
+    "commandTimeout",
+    "connectTimeout",
+    "maxReconnectDelay",
+    "breakerCooldown",
+    "unresponsiveTimeout",
+  ] as const) {
+    const input = options[name]
+    if (input === undefined) continue
+    const decoded = Duration.decodeUnknown(input)
+    const problem = Option.isNone(decoded)
+      ? "is not a duration"
+      : durationProblem(Duration.toMillis(decoded.value))
+    if (problem !== undefined) return `option ${name} ${problem}`
+  }
+  for (const name of ["breakerThreshold", "maxPendingCommands"] as const) {
+    const value = options[name]
+    const problem = value === undefined ? undefined : positiveIntegerProblem(value)
+    if (problem !== undefined) return `option ${name} ${problem}`
+  }
+  return undefined
+}
+
+const invalidOption = (detail: string) =>
+  Effect.fail(cacheError({ reason: "InvalidArgument", operation: "connect", detail }))
+
+/** Fails when the options cannot work: a malformed URL, a duration a timer cannot hold, … */
+const checkOptions = (options: RedisCacheOptions): Effect.Effect<void, CacheError> => {
+  const url =
+    options.url === undefined
+      ? defaults.url
+      : Redacted.isRedacted(options.url)
+        ? Redacted.value(options.url)
+        : options.url
+  const urlProblem = redisUrlProblem(url)
+  const problem = urlProblem === undefined ? tuningProblem(options) : `option url ${urlProblem}`
+  return problem === undefined ? Effect.void : invalidOption(problem)
+}
+
+/**
+ * Logs each change of whether the server passes the checks of `watchServer` (database, version), for as
+ * long as the scope lives.
+ */
+const logServerChecks = (onChange: ReturnType<typeof serverGuardOf>["onChange"]) =>
   Effect.gen(function* () {
-    const client = yield* makeClient(options)
-    const backend = yield* makeRedisBackend(client, tuning(options), makeSecretScrubber(options.url))
-    return makeCache(backend, options)
+    const runtime = yield* Effect.runtime<never>()
+    const stop = onChange((refusal) =>
+      Runtime.runFork(runtime)(
+        refusal === undefined
+          ? Effect.logInfo("Redis passes the server checks again; cache operations resume")
+          : Effect.logError("Redis cannot be used; every cache operation fails until it can").pipe(
+              Effect.annotateLogs({ reason: refusal.detail ?? "" }),
+            ),
+      ),
+    )
+    yield* Effect.addFinalizer(() => Effect.sync(stop))
   })
 
 /**
- * The Redis Cache as a Layer. The client is acquired with the layer and closed with its scope.
+ * Builds a Redis-backed Cache whose client lives in the current scope.
+ *
+ * Fails with a `CacheError` (operation `"connect"`) when the options are invalid (reason `InvalidArgument`),
+ * or when Redis answers at once but cannot be used: the URL's database cannot be selected, or the server is
+ * older than Redis 7.0 (reason `Command`). An unreachable Redis does not fail it: it logs a warning and the
+ * cache fails fast until Redis can be reached. A database or version problem found on a later (re)connect
+ * fails every operation with reason `Command` until a connection passes the checks.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: RedisCacheOptions = {},
+): Effect.Effect<Cache.Service, CacheError, Scope.Scope> =>
+  Effect.gen(function* () {
+    yield* checkOptions(options)
+    const client = yield* makeClient(options)
+    const guard = serverGuardOf(client)
+    const refusal = guard.refusal()
+    if (refusal !== undefined) {
+      return yield* Effect.fail(
+        cacheError({ reason: "Command", operation: "connect", detail: refusal.detail }),
+      )
+    }
+    yield* logServerChecks(guard.onChange)
+    const backend = yield* makeRedisBackend(client, tuning(options), makeSecretScrubber(options.url))
+    return makeCache(guardBackend(backend, guard.refusal), options)
+  })
+
+/**
+ * The Redis Cache as a Layer. The client is acquired with the layer and closed with its scope. The layer
+ * fails as `make` does: invalid options, or a reachable Redis whose database cannot be selected or whose
+ * version is older than 7.0; an unreachable Redis does not fail it.
  *
  * @example
  * ```ts
@@ -227,8 +349,9 @@ export const make = (options: RedisCacheOptions = {}): Effect.Effect<Cache.Servi
  * ```
  *
  * @since 0.1.0
+ * @category layers
  */
-export const layer = (options: RedisCacheOptions = {}): Layer.Layer<Cache> =>
+export const layer = (options: RedisCacheOptions = {}): Layer.Layer<Cache, CacheError> =>
   Layer.scoped(Cache, make(options))
 
 /**
@@ -236,7 +359,7 @@ export const layer = (options: RedisCacheOptions = {}): Layer.Layer<Cache> =>
  *
  * | variable | default |
  * | --- | --- |
- * | `REDIS_URL` (redacted) | `redis://127.0.0.1:6379` |
+ * | `REDIS_URL` (redacted) | `redis://127.0.0.1:6379` (also when set but empty) |
  * | `CACHE_KEY_PREFIX` | none |
  * | `REDIS_COMMAND_TIMEOUT` (ms) | 500 |
  * | `REDIS_CONNECT_TIMEOUT` (ms) | 2000 |
@@ -244,70 +367,166 @@ export const layer = (options: RedisCacheOptions = {}): Layer.Layer<Cache> =>
  * | `REDIS_BREAKER_THRESHOLD` | 5 |
  * | `REDIS_BREAKER_COOLDOWN` (ms) | 1000 |
  *
+ * A value that cannot work is a `ConfigError` naming the variable, never its value: a `REDIS_URL` that is not
+ * a `redis://` or `rediss://` URL with a host (see `RedisCacheOptions.url`), a millisecond value that is not
+ * a whole number from 1 to 2^31−1, a threshold that is not a positive integer.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RedisCache } from "effect-provider-cache"
+ *
+ * // The options as configured, e.g. to adjust one before building the layer.
+ * const CacheLive = RedisCache.layerConfig(RedisCache.config)
+ * ```
+ *
  * @since 0.1.0
+ * @category config
  */
 export const config: Config.Config<RedisCacheOptions> = Config.all({
-  url: Config.redacted("REDIS_URL").pipe(Config.withDefault(Redacted.make(defaults.url))),
-  keyPrefix: Config.string("CACHE_KEY_PREFIX").pipe(Config.option, Config.map(Option.getOrUndefined)),
-  commandTimeout: positiveMillis("REDIS_COMMAND_TIMEOUT", defaults.commandTimeoutMs),
-  connectTimeout: positiveMillis("REDIS_CONNECT_TIMEOUT", defaults.connectTimeoutMs),
-  maxReconnectDelay: positiveMillis("REDIS_MAX_RECONNECT_DELAY", defaults.maxReconnectDelayMs),
-  breakerThreshold: Config.integer("REDIS_BREAKER_THRESHOLD").pipe(
-    Config.validate({
-      message: "REDIS_BREAKER_THRESHOLD must be a positive integer",
-      validation: (n) => n > 0,
-    }),
-    Config.withDefault(defaults.breakerThreshold),
-  ),
-  breakerCooldown: positiveMillis("REDIS_BREAKER_COOLDOWN", defaults.breakerCooldownMs),
+  url: redisUrl("REDIS_URL"),
+  ...tuningConfig(),
 })
 
+/** The configuration shared by the single-node and the cluster layers: all but the URL. */
+function tuningConfig() {
+  return {
+    keyPrefix: Config.string("CACHE_KEY_PREFIX").pipe(Config.option, Config.map(Option.getOrUndefined)),
+    commandTimeout: positiveMillis("REDIS_COMMAND_TIMEOUT", defaults.commandTimeoutMs),
+    connectTimeout: positiveMillis("REDIS_CONNECT_TIMEOUT", defaults.connectTimeoutMs),
+    maxReconnectDelay: positiveMillis("REDIS_MAX_RECONNECT_DELAY", defaults.maxReconnectDelayMs),
+    breakerThreshold: Config.integer("REDIS_BREAKER_THRESHOLD").pipe(
+      Config.validate({
+        message: "REDIS_BREAKER_THRESHOLD must be a positive integer",
+        validation: (n) => n > 0,
+      }),
+      Config.withDefault(defaults.breakerThreshold),
+    ),
+    breakerCooldown: positiveMillis("REDIS_BREAKER_COOLDOWN", defaults.breakerCooldownMs),
+    // Unset: derived from the command timeout (see RedisCacheOptions.unresponsiveTimeout).
+    unresponsiveTimeout: millisConfig("REDIS_UNRESPONSIVE_TIMEOUT").pipe(
+      Config.option,
+      Config.map(Option.getOrUndefined),
+    ),
+    maxPendingCommands: Config.integer("REDIS_MAX_PENDING_COMMANDS").pipe(
+      Config.validate({
+        message: "REDIS_MAX_PENDING_COMMANDS must be a positive integer",
+        validation: (n) => n > 0,
+      }),
+      Config.withDefault(defaults.maxPendingCommands),
+    ),
+  }
+}
+
+/** A Redis URL from `name`: unset or empty means the default; a malformed one fails without showing it. */
+function redisUrl(name: string): Config.Config<Redacted.Redacted<string>> {
+  return Config.redacted().pipe(
+    Config.mapOrFail((url) => {
+      if (Redacted.value(url).trim() === "") return Either.right(Redacted.make(defaults.url))
+      const problem = redisUrlProblem(Redacted.value(url))
+      return problem === undefined
+        ? Either.right(url)
+        : Either.left(
+            ConfigError.InvalidData(
+              [],
+              `${name} ${problem} (the value is not shown: it may hold a password)`,
+            ),
+          )
+    }),
+    // Nested after the check, so its error is reported at the variable's path.
+    Config.nested(name),
+    Config.withDefault(Redacted.make(defaults.url)),
+  )
+}
+
 function positiveMillis(name: string, fallback: number): Config.Config<Duration.Duration> {
+  return millisConfig(name).pipe(Config.withDefault(Duration.millis(fallback)))
+}
+
+function millisConfig(name: string): Config.Config<Duration.Duration> {
   return Config.integer(name).pipe(
     Config.validate({
-      message: `${name} must be a positive number of milliseconds`,
-      validation: (n) => n > 0,
+      message: `${name} must be a whole number of milliseconds from 1 to ${MAX_TIMER_MS} (2^31-1)`,
+      validation: (n) => n > 0 && n <= MAX_TIMER_MS,
     }),
-    Config.withDefault(fallback),
     Config.map(Duration.millis),
   )
 }
 
 /**
- * `layer` with its options read from `config` (environment variables by default).
+ * `layer` with its options from a `Config` for each (Effect's `Config.Wrap` convention): the caller decides
+ * where every value comes from. Options the `Config`s leave out take their defaults. Fails with the
+ * `ConfigError` of a missing or malformed value, or as `layer` does.
  *
- * @since 0.1.0
+ * @example
+ * ```ts
+ * import { Config } from "effect"
+ * import { RedisCache } from "effect-provider-cache"
+ *
+ * const CacheLive = RedisCache.layerConfig({
+ *   url: Config.redacted("SESSIONS_REDIS_URL"),
+ *   keyPrefix: Config.succeed("sessions:"),
+ *   commandTimeout: Config.succeed("200 millis"),
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
  */
-export const layerConfig: Layer.Layer<Cache, ConfigError.ConfigError> = Layer.unwrapEffect(
-  Effect.map(config, layer),
-)
+export const layerConfig = (
+  options: Config.Config.Wrap<RedisCacheOptions>,
+): Layer.Layer<Cache, ConfigError.ConfigError | CacheError> =>
+  Layer.unwrapEffect(Effect.map(Config.unwrap(options), layer))
+
+/**
+ * `layer` with its options read from the documented environment variables (`config`: `REDIS_URL`,
+ * `CACHE_KEY_PREFIX`, `REDIS_COMMAND_TIMEOUT`, …), through the current `ConfigProvider`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Cache, RedisCache } from "effect-provider-cache"
+ *
+ * Effect.runPromise(Effect.flatMap(Cache, (cache) => cache.ping).pipe(Effect.provide(RedisCache.layerFromEnv)))
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerFromEnv: Layer.Layer<Cache, ConfigError.ConfigError | CacheError> = layerConfig(config)
 
 // ---------------------------------------------------------------------------------------------------------
 // Redis Cluster
 // ---------------------------------------------------------------------------------------------------------
 
 /**
+ * The options of `layerCluster` and `makeCluster`: the seed nodes and credentials, plus every option of
+ * `RedisCacheOptions` but the URL, checked the same way. A seed node must have a host and a port in 1-65535.
+ *
  * @since 0.1.0
+ * @category models
  */
 export interface RedisClusterOptions extends Omit<RedisCacheOptions, "url"> {
-  /** Seed nodes, `"host:port"` or `{ host, port }`; the rest of the cluster is discovered. */
+  /**
+   * Seed nodes, `"host:port"` (`"host"` alone means port 6379; IPv6 as `"[::1]:7000"`) or `{ host, port }`;
+   * the rest of the cluster is discovered. At least one.
+   */
   readonly nodes: ReadonlyArray<string | { readonly host: string; readonly port: number }>
   readonly username?: string | undefined
   readonly password?: string | Redacted.Redacted<string> | undefined
 }
 
+/** A seed node as ioredis takes it; `makeCluster` has already refused the malformed ones. */
 const seedNode = (node: string | { readonly host: string; readonly port: number }) => {
-  if (typeof node !== "string") return { host: node.host, port: node.port }
-  const at = node.lastIndexOf(":")
-  return at === -1
-    ? { host: node, port: 6379 }
-    : { host: node.slice(0, at), port: Number(node.slice(at + 1)) }
+  const parsed = parseSeedNode(node)
+  return typeof parsed === "string" ? (typeof node === "string" ? { host: node, port: 6379 } : node) : parsed
 }
 
 /**
  * Acquires an ioredis `Cluster` with the same fail-fast settings as `makeClient`.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const makeClusterClient = (
   options: RedisClusterOptions,
@@ -346,22 +565,39 @@ export const makeClusterClient = (
         ...(password === undefined ? {} : { password }),
       },
     })
-  return acquireClient(create, options, makeSecretScrubber(password))
+  return acquireClient(create, options, makePasswordScrubber(password))
 }
 
 /**
  * Builds a Cache over a Redis Cluster: multi-key operations are split by hash slot, `deletePattern` and
  * `flush` visit every master, and each master has a circuit breaker of its own.
  *
+ * Fails with a `CacheError` (operation `"connect"`) on invalid options (reason `InvalidArgument`) and when a
+ * master that answers at build time runs a Redis older than 7.0 (reason `Command`). An unreachable cluster
+ * does not fail it.
+ *
  * @since 0.1.0
+ * @category constructors
  */
-export const makeCluster = (options: RedisClusterOptions): Effect.Effect<Cache.Service, never, Scope.Scope> =>
+export const makeCluster = (
+  options: RedisClusterOptions,
+): Effect.Effect<Cache.Service, CacheError, Scope.Scope> =>
   Effect.gen(function* () {
+    const nodes = parseSeedNodes(options.nodes)
+    const problem = typeof nodes === "string" ? `option nodes ${nodes}` : tuningProblem(options)
+    if (problem !== undefined) return yield* invalidOption(problem)
     const cluster = yield* makeClusterClient(options)
+    const tooOld =
+      cluster.status === "ready"
+        ? yield* Effect.promise(() => clusterVersionProblem(cluster.nodes("master")))
+        : undefined
+    if (tooOld !== undefined) {
+      return yield* Effect.fail(cacheError({ reason: "Command", operation: "connect", detail: tooOld }))
+    }
     const backend = yield* makeRedisBackend(
       cluster,
       tuning(options),
-      makeSecretScrubber(options.password),
+      makePasswordScrubber(options.password),
       clusterNodes(cluster),
     )
     return makeCache(backend, options)
@@ -376,33 +612,63 @@ export const makeCluster = (options: RedisClusterOptions): Effect.Effect<Cache.S
  * ```
  *
  * @since 0.1.0
+ * @category layers
  */
-export const layerCluster = (options: RedisClusterOptions): Layer.Layer<Cache> =>
+export const layerCluster = (options: RedisClusterOptions): Layer.Layer<Cache, CacheError> =>
   Layer.scoped(Cache, makeCluster(options))
 
 /**
- * Cluster options from configuration: `REDIS_CLUSTER_NODES` (comma-separated `host:port`), optional
- * `REDIS_CLUSTER_USERNAME` and `REDIS_CLUSTER_PASSWORD` (redacted), and the same tuning variables as `config`.
+ * Cluster options from configuration: `REDIS_CLUSTER_NODES` (comma-separated `host:port`, required),
+ * optional `REDIS_CLUSTER_USERNAME` and `REDIS_CLUSTER_PASSWORD` (redacted), and the same tuning variables as
+ * `config` (`REDIS_URL` is not read). An empty `REDIS_CLUSTER_NODES`, an empty entry or one without a valid
+ * port is a `ConfigError` naming the variable.
  *
  * @since 0.1.0
+ * @category config
  */
 export const clusterConfig: Config.Config<RedisClusterOptions> = Config.all({
-  nodes: Config.array(Config.string(), "REDIS_CLUSTER_NODES").pipe(
-    Config.validate({
-      message: "REDIS_CLUSTER_NODES must name at least one host:port",
-      validation: (n) => n.length > 0,
+  nodes: Config.array(Config.string()).pipe(
+    Config.mapOrFail((nodes) => {
+      const parsed = parseSeedNodes(nodes)
+      return typeof parsed === "string"
+        ? Either.left(ConfigError.InvalidData([], `REDIS_CLUSTER_NODES ${parsed}`))
+        : Either.right(parsed)
     }),
+    Config.nested("REDIS_CLUSTER_NODES"),
   ),
   username: Config.string("REDIS_CLUSTER_USERNAME").pipe(Config.option, Config.map(Option.getOrUndefined)),
   password: Config.redacted("REDIS_CLUSTER_PASSWORD").pipe(Config.option, Config.map(Option.getOrUndefined)),
-  rest: config,
-}).pipe(Config.map(({ rest: { url: _url, ...rest }, ...cluster }) => ({ ...rest, ...cluster })))
+  ...tuningConfig(),
+})
 
 /**
- * `layerCluster` with its options read from `clusterConfig`.
+ * `layerCluster` with its options from a `Config` for each (Effect's `Config.Wrap` convention).
  *
- * @since 0.1.0
+ * @example
+ * ```ts
+ * import { Config } from "effect"
+ * import { RedisCache } from "effect-provider-cache"
+ *
+ * const CacheLive = RedisCache.layerClusterConfig({
+ *   nodes: Config.array(Config.string(), "CACHE_NODES"),
+ *   password: Config.redacted("CACHE_PASSWORD"),
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
  */
-export const layerClusterConfig: Layer.Layer<Cache, ConfigError.ConfigError> = Layer.unwrapEffect(
-  Effect.map(clusterConfig, layerCluster),
-)
+export const layerClusterConfig = (
+  options: Config.Config.Wrap<RedisClusterOptions>,
+): Layer.Layer<Cache, ConfigError.ConfigError | CacheError> =>
+  Layer.unwrapEffect(Effect.map(Config.unwrap(options), layerCluster))
+
+/**
+ * `layerCluster` with its options read from the documented environment variables (`clusterConfig`:
+ * `REDIS_CLUSTER_NODES`, `REDIS_CLUSTER_USERNAME`, `REDIS_CLUSTER_PASSWORD` and the tuning variables).
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerClusterFromEnv: Layer.Layer<Cache, ConfigError.ConfigError | CacheError> =
+  layerClusterConfig(clusterConfig)

@@ -5,7 +5,7 @@
  */
 import { expect, it } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
-import { Cache, MemoryCache, RedisCache } from "../src/index.js"
+import { Cache, type CacheError, MemoryCache, RedisCache } from "../src/index.js"
 import { redisUrl } from "./support/testRedis.js"
 
 const mulberry32 = (seed: number) => () => {
@@ -45,7 +45,7 @@ const patterns = [
   ...Array.from({ length: 250 }, () => word(patternAlphabet, 5)),
 ]
 
-const outcome = (layer: Layer.Layer<Cache>, pattern: string) =>
+const outcome = (layer: Layer.Layer<Cache, CacheError>, pattern: string) =>
   Effect.gen(function* () {
     const cache = yield* Cache
     yield* cache.flush

@@ -2,6 +2,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Duration, Effect, Exit, Layer, Option, Schema, TestClock } from "effect"
 import {
   Cache,
+  type CacheError,
   connectionKey,
   MemoryCache,
   ProviderConnectionCache,
@@ -21,7 +22,7 @@ import { redisUrl, uniquePrefix } from "./support/testRedis.js"
 
 const encode = Schema.encodeSync(ProviderConnectionJson)
 
-const backends: ReadonlyArray<readonly [string, () => Layer.Layer<Cache>]> = [
+const backends: ReadonlyArray<readonly [string, () => Layer.Layer<Cache, CacheError>]> = [
   ["MemoryCache", () => MemoryCache.layer()],
   ["RedisCache", () => RedisCache.layer({ url: redisUrl(0), keyPrefix: uniquePrefix("pcc") })],
 ]

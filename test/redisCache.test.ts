@@ -38,13 +38,13 @@ describe("RedisCache", () => {
     }).pipe(Effect.provide(RedisCache.layer({ url: server.url, keyPrefix: "tenant:{1}:" }))),
   )
 
-  it.live("layerConfig reads REDIS_URL and CACHE_KEY_PREFIX", () =>
+  it.live("layerFromEnv reads REDIS_URL and CACHE_KEY_PREFIX", () =>
     Effect.gen(function* () {
       const cache = yield* Cache
       yield* cache.set("from-config", "yes")
       expect(yield* Effect.promise(() => raw.get("cfg:from-config"))).toBe("yes")
     }).pipe(
-      Effect.provide(RedisCache.layerConfig),
+      Effect.provide(RedisCache.layerFromEnv),
       Effect.withConfigProvider(
         ConfigProvider.fromMap(
           new Map([
@@ -59,7 +59,7 @@ describe("RedisCache", () => {
   it.live("bad configuration fails the layer with a ConfigError", () =>
     Effect.gen(function* () {
       const exit = yield* Effect.exit(
-        Layer.build(RedisCache.layerConfig).pipe(
+        Layer.build(RedisCache.layerFromEnv).pipe(
           Effect.scoped,
           Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["REDIS_COMMAND_TIMEOUT", "0"]]))),
         ),

@@ -4,7 +4,17 @@
  * the bytes sat in its socket buffer) is refused instead of executed late. Reads need no guard.
  *
  * ARGV[1] is always the deadline in server epoch milliseconds.
+ *
+ * Memory full (`maxmemory` with `noeviction`): Redis decides per script whether it may run. A script with a
+ * shebang (`#!lua flags=…`) is refused up front unless it declares `allow-oom`; a script without one runs, and
+ * only a command in it that may grow memory (SET, MSET, INCRBY) is refused. The scripts that only remove data
+ * or expiries (del, expire, flushDb, scanUnlink) declare `allow-oom`, so the operations that free memory keep
+ * working when it is full; the ones that add data (set, setMany, incrBy) must not, and fail with Redis's
+ * `OOM command not allowed …`. Shebang flags need Redis 7.0 or later.
  */
+
+/** The shebang of the scripts that may run while Redis is out of memory: they only delete. */
+const ALLOW_OOM = "#!lua flags=allow-oom"
 
 /** The reply prefix a late write is refused with; mapped to reason `Timeout`. */
 export const DEADLINE_ERROR = "DEADLINE"
@@ -62,12 +72,18 @@ return #KEYS`,
 }
 
 /** DEL key; ARGV: deadline. */
-export const del: ScriptDefinition = { numberOfKeys: 1, lua: `${guard}\nreturn redis.call('DEL', KEYS[1])` }
+export const del: ScriptDefinition = {
+  numberOfKeys: 1,
+  lua: `${ALLOW_OOM}${guard}\nreturn redis.call('DEL', KEYS[1])`,
+}
 
-/** PEXPIRE key ttl, or PERSIST when ttl is "persist"; ARGV: deadline, ttl. 1 if the key exists. */
+/**
+ * PEXPIRE key ttl, or PERSIST when ttl is "persist"; ARGV: deadline, ttl. 1 if the key exists. Allowed at
+ * OOM: it changes the expiry of a key that already exists, and a ttl <= 0 deletes the key.
+ */
 export const expire: ScriptDefinition = {
   numberOfKeys: 1,
-  lua: `${guard}
+  lua: `${ALLOW_OOM}${guard}
 if ARGV[2] == 'persist' then
   if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
   redis.call('PERSIST', KEYS[1])
@@ -97,7 +113,7 @@ return v`,
 /** FLUSHDB ASYNC (the keyspace is emptied at once; memory is freed in the background); ARGV: deadline. */
 export const flushDb: ScriptDefinition = {
   numberOfKeys: 0,
-  lua: `${guard}\nreturn redis.call('FLUSHDB', 'ASYNC')`,
+  lua: `${ALLOW_OOM}${guard}\nreturn redis.call('FLUSHDB', 'ASYNC')`,
 }
 
 /**
@@ -106,10 +122,10 @@ export const flushDb: ScriptDefinition = {
  * longer than about that) or the scan is complete. ARGV: deadline, cursor, pattern, count per page, mode,
  * budget ms. Returns {next cursor, number unlinked}. The keys are this node's (SCAN is per node), possibly of
  * several hash slots, hence the cluster flag; in a cluster one UNLINK may still not name keys of two slots,
- * so mode "each" unlinks them one by one.
+ * so mode "each" unlinks them one by one. `allow-oom`: deleting is how a full Redis gets memory back.
  */
 export const scanUnlink: ScriptDefinition = {
-  lua: `#!lua flags=allow-cross-slot-keys
+  lua: `#!lua flags=allow-cross-slot-keys,allow-oom
 ${guard}
 local function clock()
   local t = redis.call('TIME')

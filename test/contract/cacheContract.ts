@@ -15,7 +15,11 @@ export interface ContractOptions {
 
 const failure = <A>(effect: Effect.Effect<A, CacheError>) => Effect.flip(effect)
 
-export const cacheContract = (name: string, cacheLayer: Layer.Layer<Cache>, options: ContractOptions) =>
+export const cacheContract = (
+  name: string,
+  cacheLayer: Layer.Layer<Cache, CacheError>,
+  options: ContractOptions,
+) =>
   layer(cacheLayer, { timeout: Duration.seconds(30) })(name, (it) => {
     // Short real TTLs for Redis stay well above scheduling noise; TestClock makes them exact in memory.
     const shortTtl = options.realTime ? 300 : 1_000

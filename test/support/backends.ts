@@ -1,11 +1,11 @@
 /** The Cache layers the integration tests run against, each with its own way of letting time pass. */
 import { Effect, type Layer, TestClock } from "effect"
-import { type Cache, MemoryCache, RedisCache } from "../../src/index.js"
+import { type Cache, type CacheError, MemoryCache, RedisCache } from "../../src/index.js"
 import { redisUrl, uniquePrefix } from "./testRedis.js"
 
 export interface Backend {
   readonly name: string
-  readonly layer: () => Layer.Layer<Cache>
+  readonly layer: () => Layer.Layer<Cache, CacheError>
   /** TestClock for memory; a real sleep for Redis (tests run under it.effect, so both see TestClock). */
   readonly elapse: (ms: number) => Effect.Effect<void>
 }
