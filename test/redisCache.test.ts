@@ -98,6 +98,41 @@ describe("RedisCache", () => {
     }).pipe(Effect.provide(RedisCache.layer({ url: server.url, keyPrefix: "b:" }))),
   )
 
+  it.live("concurrent writes from separate fibers share script calls, one deadline check per batch", () =>
+    Effect.gen(function* () {
+      const cache = yield* Cache
+      const scripts = () =>
+        Effect.promise(async () => (await commandCalls("evalsha")) + (await commandCalls("eval")))
+      const times = () => Effect.promise(() => commandCalls("time"))
+      // The first batches of a round all meet an empty script cache (NOSCRIPT, then EVAL): load it first.
+      yield* cache.set("wb:warm", "v")
+      const scriptsBefore = yield* scripts()
+      const timesBefore = yield* times()
+      yield* Effect.forEach(
+        Array.from({ length: 1_000 }, (_, i) => i),
+        (i) =>
+          i % 4 === 0
+            ? cache.increment(`wb:n:${i % 10}`)
+            : i % 4 === 1
+              ? cache.delete(`wb:${i - 1}`)
+              : i % 4 === 2
+                ? cache.expire(`wb:${i}`, "1 minute")
+                : cache.set(`wb:${i}`, "v", { ttl: "1 minute" }),
+        { concurrency: "unbounded", discard: true },
+      )
+      const calls = (yield* scripts()) - scriptsBefore
+      // 1,000 writes leave as batches of at most 64 while the round is still running: 16 calls, not 1,000.
+      expect(calls).toBeGreaterThanOrEqual(1)
+      expect(calls).toBeLessThanOrEqual(40)
+      // Each script call checks its deadline once (TIME inside scripts counts as a command); server-clock
+      // samples add a few.
+      const timeCalls = (yield* times()) - timesBefore
+      expect(timeCalls).toBeGreaterThanOrEqual(calls)
+      expect(timeCalls).toBeLessThanOrEqual(calls + 5)
+      expect(yield* cache.get("wb:3")).toStrictEqual(Option.some("v"))
+    }).pipe(Effect.provide(RedisCache.layer({ url: server.url, keyPrefix: "w:" }))),
+  )
+
   it.live("setMany with a ttl is one Lua call, not one command per key", () =>
     Effect.gen(function* () {
       const cache = yield* Cache

@@ -18,6 +18,7 @@ import { groupBySlot, keySlot } from "./keySlot.js"
 import type { Backend, BackendFailure } from "./makeCache.js"
 import * as Scripts from "./scripts.js"
 import { makeServerClock, type ServerClock } from "./serverClock.js"
+import { makeWriteBatcher } from "./WriteBatcher.js"
 
 export interface RedisTuning {
   readonly commandTimeoutMs: number
@@ -70,7 +71,6 @@ export const clusterNodes = (cluster: Cluster): Topology => {
   }
 }
 
-const SCRIPT_PREFIX = "effectCache"
 const MGET_CHUNK = 10_000
 /** Keys per setMany script call: its `unpack` of 2 × SET_CHUNK values must stay under Lua's 8,000-slot C stack. */
 const SET_CHUNK = 1_000
@@ -93,34 +93,8 @@ class PendingLimitMarker {
   constructor(readonly limit: number) {}
 }
 
-type ScriptName = "set" | "del" | "expire" | "incrBy"
-
-type ScriptCaller = (
-  client: Redis | Cluster,
-  name: ScriptName,
-  keys: ReadonlyArray<string>,
-  args: ReadonlyArray<string | number>,
-) => Promise<unknown>
-
-const defineScripts = (client: Redis | Cluster): ScriptCaller => {
-  const definitions: Record<ScriptName, Scripts.ScriptDefinition> = {
-    set: Scripts.set,
-    del: Scripts.del,
-    expire: Scripts.expire,
-    incrBy: Scripts.incrBy,
-  }
-  for (const [name, definition] of Object.entries(definitions)) {
-    client.defineCommand(SCRIPT_PREFIX + name, definition)
-  }
-  return (target, name, keys, args) => {
-    // biome-ignore lint/suspicious/noExplicitAny: ioredis adds defineCommand methods dynamically
-    const command = (target as any)[SCRIPT_PREFIX + name] as (...a: Array<unknown>) => Promise<unknown>
-    const fixed = definitions[name].numberOfKeys !== undefined
-    return fixed
-      ? command.call(target, ...keys, ...args)
-      : command.call(target, keys.length, ...keys, ...args)
-  }
-}
+const ignore = (): void => undefined
+const isOne = (reply: unknown): boolean => reply === 1
 
 /** ioredis's wording for "the command was refused because the connection is not up". */
 const NOT_WRITABLE =
@@ -177,7 +151,6 @@ export const makeRedisBackend = (
   Effect.gen(function* () {
     const timeoutMs = tuning.commandTimeoutMs
     const classify = classifier(scrub, connectionStateOf(client))
-    const script = defineScripts(client)
     const setManyScript = makeEncodedScript(Scripts.setMany.lua)
     const health = yield* makeHealthLog()
     // One breaker per node: in a cluster, a dead master must not stop the calls that go to the others.
@@ -302,11 +275,26 @@ export const makeRedisBackend = (
       group: topology.group,
       classify,
       breakerFor,
-      admit: (key) =>
-        admit(nodeIdOf(key)) ? undefined : classify(new PendingLimitMarker(tuning.maxPendingCommands)),
+      admit: (key) => (admit(nodeIdOf(key)) ? undefined : pendingLimit()),
       leave: (key) => leave(nodeIdOf(key)),
       timeoutMs,
       maxBatch: 1_000,
+      eagerBatch: 64,
+    })
+
+    const writeBatch = makeEncodedScript(Scripts.writeBatch.lua)
+    const pendingLimit = () => classify(new PendingLimitMarker(tuning.maxPendingCommands))
+    const writer = makeWriteBatcher({
+      send: (_node, keys, args) => writeBatch(client, keys, args),
+      deadline: (node) => clockFor(node).deadline(timeoutMs),
+      group: topology.group,
+      nodeOf: nodeIdOf,
+      classify,
+      breakerOf,
+      admit: (node) => (admit(node) ? undefined : pendingLimit()),
+      leave,
+      timeoutMs,
+      maxBatch: 512,
       eagerBatch: 64,
     })
 
@@ -375,7 +363,7 @@ export const makeRedisBackend = (
               return values
             }),
       set: (key, value, ttlMs) =>
-        Effect.asVoid(call(() => script(client, "set", [key], [deadline(key), value, ttlMs ?? ""]), key)),
+        writer.write({ key, args: ["s", value, ttlMs === undefined ? "" : String(ttlMs)], decode: ignore }),
       setMany: (entries, ttlMs) =>
         Effect.asVoid(
           callSteps(() => {
@@ -399,36 +387,25 @@ export const makeRedisBackend = (
             )
           }, entries[0]?.[0]),
         ),
-      delete: (key) =>
-        Effect.map(
-          call(() => script(client, "del", [key], [deadline(key)]), key),
-          (n) => n === 1,
-        ),
+      delete: (key) => writer.write({ key, args: ["d"], decode: isOne }),
       exists: (key) =>
         Effect.map(
           call(() => client.exists(key), key),
           (n) => n === 1,
         ),
       expire: (key, ttlMs) =>
-        Effect.map(
-          call(
-            () =>
-              script(
-                client,
-                "expire",
-                [key],
-                [deadline(key), ttlMs === "persist" ? "persist" : Math.max(ttlMs, 0)],
-              ),
-            key,
-          ),
-          (n) => n === 1,
-        ),
+        writer.write({
+          key,
+          args: ["e", ttlMs === "persist" ? "persist" : String(Math.max(ttlMs, 0))],
+          decode: isOne,
+        }),
       pttl: (key) => call(() => client.pttl(key), key),
       incrBy: (key, amount, ttlMs) =>
-        Effect.map(
-          call(() => script(client, "incrBy", [key], [deadline(key), amount, ttlMs ?? ""]), key),
-          (n) => Number(n),
-        ),
+        writer.write({
+          key,
+          args: ["i", String(amount), ttlMs === undefined ? "" : String(ttlMs)],
+          decode: Number,
+        }),
       deletePattern: (pattern) =>
         callSteps(async () => {
           const counts = await Promise.all(topology.masters().map((node) => scanAndUnlink(node, pattern)))

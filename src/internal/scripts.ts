@@ -8,9 +8,10 @@
  * Memory full (`maxmemory` with `noeviction`): Redis decides per script whether it may run. A script with a
  * shebang (`#!lua flags=…`) is refused up front unless it declares `allow-oom`; a script without one runs, and
  * only a command in it that may grow memory (SET, MSET, INCRBY) is refused. The scripts that only remove data
- * or expiries (del, expire, flushDb, scanUnlink) declare `allow-oom`, so the operations that free memory keep
- * working when it is full; the ones that add data (set, setMany, incrBy) must not, and fail with Redis's
- * `OOM command not allowed …`. Shebang flags need Redis 7.0 or later.
+ * (flushDb, scanUnlink) declare `allow-oom`, so the operations that free memory keep working when it is full;
+ * the ones that add data (setMany) must not, and fail with Redis's `OOM command not allowed …`. The write
+ * batch has no shebang, so its deletes and expiries run at OOM while its SETs and INCRBYs are refused one by
+ * one. Shebang flags need Redis 7.0 or later.
  */
 
 /** The shebang of the scripts that may run while Redis is out of memory: they only delete. */
@@ -30,16 +31,6 @@ end
 export interface ScriptDefinition {
   readonly numberOfKeys?: number
   readonly lua: string
-}
-
-/** SET key value [PX ttl]; ARGV: deadline, value, ttl ("" for none). */
-export const set: ScriptDefinition = {
-  numberOfKeys: 1,
-  lua: `${guard}
-if ARGV[3] == '' then
-  return redis.call('SET', KEYS[1], ARGV[2])
-end
-return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])`,
 }
 
 /**
@@ -71,43 +62,63 @@ end
 return #KEYS`,
 }
 
-/** DEL key; ARGV: deadline. */
-export const del: ScriptDefinition = {
-  numberOfKeys: 1,
-  lua: `${ALLOW_OOM}${guard}\nreturn redis.call('DEL', KEYS[1])`,
-}
-
 /**
- * PEXPIRE key ttl, or PERSIST when ttl is "persist"; ARGV: deadline, ttl. 1 if the key exists. Allowed at
- * OOM: it changes the expiry of a key that already exists, and a ttl <= 0 deletes the key.
+ * Many single-key writes from concurrent callers in one script call: one deadline check for the whole batch,
+ * then each operation in call order, each with a result of its own. KEYS: one key per operation. ARGV: the
+ * deadline, then per operation its code and arguments:
+ *
+ * - `s value ttl`: SET [PX ttl] ("" for none); 1.
+ * - `d`: DEL; 0 or 1.
+ * - `e ttl`: PEXPIRE, or PERSIST when ttl is "persist"; 1 if the key exists.
+ * - `i amount ttl`: INCRBY with the expiry set when it creates the key, refused (and undone) when the result
+ *   is not a safe integer; the new value.
+ *
+ * An operation Redis refuses (WRONGTYPE, not an integer, OOM) is an error element of the reply, not a failure
+ * of the batch: `redis.pcall`. No shebang, so that at `maxmemory` the deletes of a batch still run while its
+ * writes are refused one by one (a script with flags is refused whole unless it allows OOM, and allowing OOM
+ * would let its writes through).
  */
-export const expire: ScriptDefinition = {
-  numberOfKeys: 1,
-  lua: `${ALLOW_OOM}${guard}
-if ARGV[2] == 'persist' then
-  if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-  redis.call('PERSIST', KEYS[1])
-  return 1
-end
-return redis.call('PEXPIRE', KEYS[1], ARGV[2])`,
-}
-
-/**
- * INCRBY that (a) sets the expiry in the same atomic step when it creates the key, and (b) refuses, undoing
- * the increment, a result a JavaScript number cannot hold exactly. Lua numbers are doubles too, but every
- * integer up to 2^53 is exact, so the bound check is. ARGV: deadline, amount, ttl ("" for none).
- */
-export const incrBy: ScriptDefinition = {
-  numberOfKeys: 1,
+export const writeBatch: ScriptDefinition = {
   lua: `${guard}
-local created = redis.call('EXISTS', KEYS[1]) == 0
-local v = redis.call('INCRBY', KEYS[1], ARGV[2])
-if v > 9007199254740991 or v < -9007199254740991 then
-  redis.call('DECRBY', KEYS[1], ARGV[2])
-  return redis.error_reply('ERR result is outside the safe integer range; nothing was changed')
+local out = {}
+local a = 2
+for i = 1, #KEYS do
+  local k = KEYS[i]
+  local op = ARGV[a]
+  if op == 's' then
+    local r
+    if ARGV[a + 2] == '' then r = redis.pcall('SET', k, ARGV[a + 1])
+    else r = redis.pcall('SET', k, ARGV[a + 1], 'PX', ARGV[a + 2]) end
+    if r.err then out[i] = r else out[i] = 1 end
+    a = a + 3
+  elseif op == 'd' then
+    out[i] = redis.pcall('DEL', k)
+    a = a + 1
+  elseif op == 'e' then
+    if ARGV[a + 1] == 'persist' then
+      if redis.call('EXISTS', k) == 0 then out[i] = 0 else redis.pcall('PERSIST', k); out[i] = 1 end
+    else
+      out[i] = redis.pcall('PEXPIRE', k, ARGV[a + 1])
+    end
+    a = a + 2
+  elseif op == 'i' then
+    local created = redis.call('EXISTS', k) == 0
+    local v = redis.pcall('INCRBY', k, ARGV[a + 1])
+    if type(v) == 'table' then
+      out[i] = v
+    elseif v > 9007199254740991 or v < -9007199254740991 then
+      redis.call('DECRBY', k, ARGV[a + 1])
+      out[i] = redis.error_reply('ERR result is outside the safe integer range; nothing was changed')
+    else
+      if created and ARGV[a + 2] ~= '' then redis.call('PEXPIRE', k, ARGV[a + 2]) end
+      out[i] = v
+    end
+    a = a + 3
+  else
+    return redis.error_reply('ERR unknown batch operation ' .. tostring(op))
+  end
 end
-if created and ARGV[3] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
-return v`,
+return out`,
 }
 
 /** FLUSHDB ASYNC (the keyspace is emptied at once; memory is freed in the background); ARGV: deadline. */

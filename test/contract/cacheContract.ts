@@ -310,6 +310,55 @@ export const cacheContract = (
       }),
     )
 
+    it.effect(
+      "concurrent writes: each caller gets its own result or error, in the order they were made",
+      () =>
+        Effect.gen(function* () {
+          const cache = yield* Cache
+          yield* cache.set("conc:text", "not a number")
+          // 300 writes from 300 fibers in one round: keys spread over many hash slots, a failing increment
+          // among them, and repeated writes to one key.
+          const outcomes = yield* Effect.all(
+            Array.from({ length: 300 }, (_, i) =>
+              Effect.either(
+                i === 150
+                  ? cache.increment("conc:text")
+                  : i % 3 === 0
+                    ? cache.increment("conc:counter")
+                    : i % 3 === 1
+                      ? Effect.as(cache.set(`conc:key:${i}`, `v${i}`, { ttl: "1 minute" }), i)
+                      : Effect.as(cache.set("conc:last", String(i)), i),
+              ),
+            ),
+            { concurrency: "unbounded" },
+          )
+          const failed = outcomes.flatMap((o, i) => (o._tag === "Left" ? [[i, o.left.reason] as const] : []))
+          expect(failed).toStrictEqual([[150, "Command"]])
+          // Increments in call order: 1, 2, 3, … in the order the fibers were started.
+          const counts = outcomes
+            .filter((_, i) => i % 3 === 0 && i !== 150)
+            .map((o) => (o as { right: number }).right)
+          expect(counts).toStrictEqual(counts.map((_, n) => n + 1))
+          expect(yield* cache.get("conc:counter")).toStrictEqual(Option.some(String(counts.length)))
+          // The last write to one key wins.
+          expect(yield* cache.get("conc:last")).toStrictEqual(Option.some("299"))
+          const stored = yield* cache.getMany(Array.from({ length: 100 }, (_, n) => `conc:key:${3 * n + 1}`))
+          for (const [key, value] of stored) expect(value).toStrictEqual(Option.some(`v${key.slice(9)}`))
+          expect(yield* cache.get("conc:text")).toStrictEqual(Option.some("not a number"))
+          // Deletes and expiries from concurrent callers, each with its own answer.
+          const removed = yield* Effect.all(
+            [
+              cache.delete("conc:last"),
+              cache.delete("conc:last"),
+              cache.expire("conc:counter", "1 minute"),
+              cache.expire("conc:missing", "1 minute"),
+            ],
+            { concurrency: "unbounded" },
+          )
+          expect(removed).toStrictEqual([true, false, true, false])
+        }),
+    )
+
     it.effect("ping", () =>
       Effect.map(Cache, (cache) => cache.ping).pipe(
         Effect.flatten,

@@ -1,0 +1,146 @@
+/**
+ * Turns concurrent single-key writes (set, delete, expire, increment) from any number of fibers into one
+ * script call per scheduler round, as `GetBatcher` does for GETs.
+ *
+ * Every write is a script that checks a deadline against the server's clock (scripts.ts), and that check
+ * (`TIME`) cost more Redis time than the write itself; one socket write and one reply per command cost more
+ * client time than the encoding. A batch pays both once: one deadline, stated when the batch is sent, guards
+ * all of its writes, so a timed-out write still never runs after its deadline. Each caller still gets its
+ * own result and its own error: an operation Redis refuses is an error element of the reply. Writes run in
+ * the order they were made (a batch keeps call order, and batches to one node leave in order on one
+ * connection); a batch carries keys of one hash slot only, so it never spans nodes in a cluster. The
+ * breaker is told one outcome per batch.
+ */
+import { Effect, Exit, Scheduler } from "effect"
+import type { CircuitBreaker } from "./CircuitBreaker.js"
+import type { BackendFailure } from "./makeCache.js"
+
+/** One write: its key, its operation code and arguments (scripts.ts `writeBatch`), and how to read its reply. */
+export interface WriteOp<A> {
+  readonly key: string
+  readonly args: ReadonlyArray<string>
+  readonly decode: (reply: unknown) => A
+}
+
+interface Waiter {
+  readonly op: WriteOp<unknown>
+  readonly resume: (effect: Effect.Effect<unknown, BackendFailure>) => void
+}
+
+export interface WriteBatcherOptions {
+  /** Sends one batch: the deadline and the keys and arguments of its operations, in order. */
+  readonly send: (node: string, keys: ReadonlyArray<string>, args: ReadonlyArray<string>) => Promise<unknown>
+  /** The deadline (server epoch ms) of a batch sent now to `node`. */
+  readonly deadline: (node: string) => number
+  /** Splits a round's keys into groups that may share one script call (Redis Cluster: one hash slot). */
+  readonly group: (keys: ReadonlyArray<string>) => ReadonlyArray<ReadonlyArray<number>>
+  readonly nodeOf: (key: string) => string
+  readonly classify: (error: unknown) => BackendFailure
+  readonly breakerOf: (node: string) => CircuitBreaker
+  /** Counts a batch as pending on `node`; a failure when the node has too many unanswered commands. */
+  readonly admit: (node: string) => BackendFailure | undefined
+  readonly leave: (node: string) => void
+  readonly timeoutMs: number
+  readonly maxBatch: number
+  /** Pending writes that are sent without waiting for the end of the scheduler round. */
+  readonly eagerBatch: number
+}
+
+const isOutage = (failure: BackendFailure) => failure.reason === "Connection" || failure.reason === "Timeout"
+
+export const makeWriteBatcher = (options: WriteBatcherOptions) => {
+  let pending: Array<Waiter> = []
+
+  const failAll = (batch: ReadonlyArray<Waiter>, failure: BackendFailure) => {
+    const exit = Exit.fail(failure)
+    for (const waiter of batch) waiter.resume(exit)
+  }
+
+  const send = (batch: ReadonlyArray<Waiter>) => {
+    const node = options.nodeOf(batch[0]!.op.key)
+    const refused = options.admit(node)
+    if (refused !== undefined) return failAll(batch, refused)
+    const breaker = options.breakerOf(node)
+    const permit = breaker.tryAcquire()
+    if (permit === undefined) {
+      options.leave(node)
+      return failAll(batch, breaker.rejection())
+    }
+    const keys: Array<string> = []
+    const args: Array<string> = [String(options.deadline(node))]
+    for (const { op } of batch) {
+      keys.push(op.key)
+      for (const arg of op.args) args.push(arg)
+    }
+    let settled = false
+    const timer = setTimeout(() => {
+      settled = true
+      const failure: BackendFailure = { reason: "Timeout", detail: `no reply within ${options.timeoutMs} ms` }
+      breaker.record(permit, failure)
+      failAll(batch, failure)
+    }, options.timeoutMs)
+    let sent: Promise<unknown>
+    try {
+      sent = options.send(node, keys, args)
+    } catch (error) {
+      sent = Promise.reject(error)
+    }
+    sent.then(
+      () => options.leave(node),
+      () => options.leave(node),
+    )
+    sent.then(
+      (replies) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        const results = replies as ReadonlyArray<unknown>
+        // An operation refused for a reason that means the node is unwell (READONLY after a failover)
+        // counts against it; one refused for its own reason (WRONGTYPE) does not.
+        let outage: BackendFailure | undefined
+        for (let i = 0; i < batch.length; i++) {
+          const reply = results[i]
+          const waiter = batch[i]!
+          if (reply instanceof Error) {
+            const failure = options.classify(reply)
+            if (outage === undefined && isOutage(failure)) outage = failure
+            waiter.resume(Exit.fail(failure))
+          } else {
+            waiter.resume(Exit.succeed(waiter.op.decode(reply)))
+          }
+        }
+        breaker.record(permit, outage)
+      },
+      (error: unknown) => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        const failure = options.classify(error)
+        breaker.record(permit, failure)
+        failAll(batch, failure)
+      },
+    )
+  }
+
+  const flush = () => {
+    const waiters = pending
+    pending = []
+    for (const group of options.group(waiters.map((w) => w.op.key))) {
+      for (let start = 0; start < group.length; start += options.maxBatch) {
+        send(group.slice(start, start + options.maxBatch).map((i) => waiters[i]!))
+      }
+    }
+  }
+
+  // As in GetBatcher: the flush is a task on Effect's scheduler, after the fibers of this round; no
+  // canceller (an interrupted fiber's resume has already fired, so the batch's later resume is ignored, and
+  // its write, already on its way, is still guarded by the batch's deadline).
+  const write = <A>(op: WriteOp<A>): Effect.Effect<A, BackendFailure> =>
+    Effect.async<A, BackendFailure>((resume) => {
+      pending.push({ op, resume: resume as Waiter["resume"] })
+      if (pending.length === 1) Scheduler.defaultScheduler.scheduleTask(flush, 0)
+      else if (pending.length >= options.eagerBatch) flush()
+    })
+
+  return { write }
+}
