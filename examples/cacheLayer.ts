@@ -3,7 +3,8 @@
  * Redis the examples write under the `CACHE_KEY_PREFIX` (default `examples:`) and flush only that.
  */
 import { Config, Console, Effect, Layer, Option } from "effect"
-import { type Cache, MemoryCache, RedisCache } from "../src/index.js"
+import { type Cache, MemoryCache } from "../src/index.js"
+import { RedisCache } from "../src/redis.js"
 
 let announced = false
 const announce = (text: string) =>

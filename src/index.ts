@@ -36,5 +36,4 @@ export {
   tokenTtl,
 } from "./ProviderTokenCache.js"
 export { type RateLimitDecision, RateLimiter, type RateLimitRule, rateLimitKey } from "./RateLimiter.js"
-export * as RedisCache from "./RedisCache.js"
 export { Session, SessionStore, sessionKey } from "./SessionStore.js"
