@@ -81,6 +81,27 @@ export interface SetOptions {
 }
 
 /**
+ * One entry of `setMany`: a key, its value and, optionally, options of its own. An entry's `ttl` replaces
+ * the `ttl` of the call for that key (`Duration.infinity`: no expiry); an entry without one gets the call's.
+ *
+ * @example
+ * ```ts
+ * import type { SetManyEntry } from "effect-provider-cache"
+ *
+ * const entries: ReadonlyArray<SetManyEntry> = [
+ *   ["quote:AAPL", "189.30", { ttl: "15 seconds" }],
+ *   ["profile:AAPL", "{}"], // the call's ttl, or none
+ * ]
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SetManyEntry =
+  | readonly [key: string, value: string]
+  | readonly [key: string, value: string, options: SetOptions]
+
+/**
  * Options of `increment` / `decrement`. `ttl` is applied only when the operation creates the key, in the same
  * atomic step as the increment: the building block of a fixed-window rate limiter.
  *
@@ -156,9 +177,15 @@ export declare namespace Cache {
     readonly getMany: (
       keys: Iterable<string>,
     ) => Effect.Effect<ReadonlyMap<string, Option.Option<string>>, CacheError>
-    /** Writes all entries in one round trip, with `ttl` applied to every key. */
+    /**
+     * Writes all entries (`[key, value]` or `[key, value, { ttl }]` pairs, or a record) with the call's
+     * `ttl`, or an entry's own. Every argument is checked before anything is written; a later duplicate key
+     * wins. Entries that share a ttl are written in one step (one Lua script per 1,000 keys and hash slot
+     * on Redis); each distinct ttl is a step of its own, run concurrently, so a batch of mixed ttls that
+     * fails part-way may be partly written.
+     */
     readonly setMany: (
-      entries: Iterable<readonly [string, string]> | Readonly<Record<string, string>>,
+      entries: Iterable<SetManyEntry> | Readonly<Record<string, string>>,
       options?: SetOptions,
     ) => Effect.Effect<void, CacheError>
   }

@@ -4,7 +4,14 @@
  * prefixed and arguments already valid, so two backends cannot disagree on what is valid input.
  */
 import { Duration, Effect, Either, identity, Option } from "effect"
-import { Cache, CacheError, type CacheErrorReason, type IncrementOptions, type SetOptions } from "../Cache.js"
+import {
+  Cache,
+  CacheError,
+  type CacheErrorReason,
+  type IncrementOptions,
+  type SetManyEntry,
+  type SetOptions,
+} from "../Cache.js"
 import {
   decodeJson,
   encodeJson,
@@ -80,10 +87,10 @@ const contextualize =
     cacheError({ reason: failure.reason, operation, key, detail: failure.detail, cause: failure.cause })
 
 const toEntries = (
-  entries: Iterable<readonly [string, string]> | Readonly<Record<string, string>>,
-): ReadonlyArray<readonly [string, string]> =>
+  entries: Iterable<SetManyEntry> | Readonly<Record<string, string>>,
+): ReadonlyArray<SetManyEntry> =>
   Symbol.iterator in entries
-    ? Array.from(entries as Iterable<readonly [string, string]>)
+    ? Array.from(entries as Iterable<SetManyEntry>)
     : Object.entries(entries as Readonly<Record<string, string>>)
 
 /** Builds the `Cache` service over a backend. */
@@ -208,24 +215,46 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
   }
 
   const setMany = (
-    entries: Iterable<readonly [string, string]> | Readonly<Record<string, string>>,
+    entries: Iterable<SetManyEntry> | Readonly<Record<string, string>>,
     options?: SetOptions,
   ) => {
     const ttl = writeTtlMillis(options?.ttl)
     if (Either.isLeft(ttl)) return Effect.fail(invalid("setMany", undefined, ttl.left))
     // Later entries win, as with MSET; de-duplicating keeps the backend's "distinct keys" contract.
-    const byKey = new Map<string, string>()
-    for (const [key, value] of toEntries(entries)) {
+    const byKey = new Map<string, readonly [value: string, ttlMs: number | undefined]>()
+    for (const [key, value, own] of toEntries(entries)) {
       if (!isStorableString(key))
         return Effect.fail(invalid("setMany", undefined, "key must be a well-formed UTF-16 string"))
       if (!isStorableString(value))
         return Effect.fail(invalid("setMany", key, "value must be a well-formed UTF-16 string"))
-      byKey.set(withPrefix(key), value)
+      let entryTtl = ttl.right
+      if (own?.ttl !== undefined) {
+        const parsed = writeTtlMillis(own.ttl)
+        if (Either.isLeft(parsed)) return Effect.fail(invalid("setMany", key, parsed.left))
+        entryTtl = parsed.right
+      }
+      byKey.set(withPrefix(key), [value, entryTtl])
     }
     if (byKey.size === 0) return Effect.void
-    return backend
-      .setMany(Array.from(byKey), ttl.right)
-      .pipe(Effect.mapError(contextualize("setMany")), span("Cache.setMany"))
+    // The backends take one ttl per call: one call per distinct ttl (usually just one).
+    const byTtl = new Map<number | undefined, Array<readonly [string, string]>>()
+    for (const [key, [value, entryTtl]] of byKey) {
+      let group = byTtl.get(entryTtl)
+      if (group === undefined) {
+        group = []
+        byTtl.set(entryTtl, group)
+      }
+      group.push([key, value])
+    }
+    const groups = Array.from(byTtl)
+    const write =
+      groups.length === 1
+        ? backend.setMany(groups[0]![1], groups[0]![0])
+        : Effect.forEach(groups, ([groupTtl, group]) => backend.setMany(group, groupTtl), {
+            concurrency: "unbounded",
+            discard: true,
+          })
+    return write.pipe(Effect.mapError(contextualize("setMany")), span("Cache.setMany"))
   }
 
   return Cache.of({
