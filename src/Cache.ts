@@ -173,6 +173,12 @@ export declare namespace Cache {
     readonly ping: Effect.Effect<boolean, CacheError>
     /** Deletes the keys matching a Redis glob pattern (`SCAN MATCH` + `UNLINK`); returns how many were deleted. */
     readonly deletePattern: (pattern: string) => Effect.Effect<number, CacheError>
+    /**
+     * Counts the keys matching a Redis glob pattern (`SCAN MATCH`, counted inside Redis, never `KEYS`). On
+     * Redis the count is of one pass over a keyspace that may change meanwhile, as SCAN guarantees: a key
+     * present for the whole scan is counted once; one added or removed meanwhile may or may not be.
+     */
+    readonly countPattern: (pattern: string) => Effect.Effect<number, CacheError>
     /** Redis `MGET`; the map has an entry for every requested key. */
     readonly getMany: (
       keys: Iterable<string>,

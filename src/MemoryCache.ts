@@ -86,6 +86,14 @@ export const make = (options: MemoryCacheOptions = {}): Effect.Effect<Cache.Serv
         return deleted
       })
 
+    const countMatching = (pattern: string) =>
+      withNow((now) => {
+        const glob = compileGlob(pattern)
+        let count = 0
+        for (const key of store.keys()) if (live(key, now) !== undefined && glob.matches(key)) count++
+        return count
+      })
+
     const backend: Backend = {
       get: (key) =>
         Effect.sync(() => {
@@ -134,6 +142,7 @@ export const make = (options: MemoryCacheOptions = {}): Effect.Effect<Cache.Serv
           }),
         ),
       deletePattern: deleteMatching,
+      countPattern: countMatching,
       flushAll: Effect.sync(() => store.clear()),
       ping: Effect.succeed(true),
     }

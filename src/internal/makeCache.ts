@@ -60,6 +60,8 @@ export interface Backend {
   ) => Effect.Effect<number, BackendFailure>
   /** Deletes every key matching a full (prefixed) glob pattern; the number deleted. */
   readonly deletePattern: (pattern: string) => Effect.Effect<number, BackendFailure>
+  /** Counts the keys matching a full (prefixed) glob pattern. */
+  readonly countPattern: (pattern: string) => Effect.Effect<number, BackendFailure>
   /** FLUSHDB. Only called when there is no key prefix. */
   readonly flushAll: Effect.Effect<void, BackendFailure>
   readonly ping: Effect.Effect<boolean, BackendFailure>
@@ -190,6 +192,15 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
       .pipe(Effect.mapError(contextualize("deletePattern")), span("Cache.deletePattern"))
   }
 
+  const countPattern = (pattern: string) => {
+    if (!isStorableString(pattern)) {
+      return Effect.fail(invalid("countPattern", undefined, "pattern must be a well-formed UTF-16 string"))
+    }
+    return backend
+      .countPattern(escapedPrefix + pattern)
+      .pipe(Effect.mapError(contextualize("countPattern")), span("Cache.countPattern"))
+  }
+
   const flush = (
     prefix === "" ? backend.flushAll : Effect.asVoid(backend.deletePattern(`${escapedPrefix}*`))
   ).pipe(Effect.mapError(contextualize("flush")), span("Cache.flush"))
@@ -271,6 +282,7 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
     flush,
     ping: backend.ping.pipe(Effect.mapError(contextualize("ping")), span("Cache.ping")),
     deletePattern,
+    countPattern,
     getMany,
     setMany,
   })

@@ -101,6 +101,28 @@ export const flushDb: ScriptDefinition = {
 }
 
 /**
+ * SCAN pages of this node, counting the keys that match, inside Redis: the keys never travel to the client.
+ * A read, so no deadline guard. One call keeps going until it has run for `budget` ms or the scan is
+ * complete. ARGV: cursor, pattern, count per page, budget ms. Returns {next cursor, number matched}.
+ */
+export const scanCount: ScriptDefinition = {
+  lua: `#!lua flags=no-writes
+local function clock()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+end
+local stop = clock() + tonumber(ARGV[4])
+local cursor = ARGV[1]
+local n = 0
+repeat
+  local page = redis.call('SCAN', cursor, 'MATCH', ARGV[2], 'COUNT', ARGV[3])
+  cursor = page[1]
+  n = n + #page[2]
+until cursor == '0' or clock() >= stop
+return {cursor, n}`,
+}
+
+/**
  * SCAN pages and the UNLINK of their matches, inside Redis: the keys never travel to the client and back.
  * One call keeps going page after page until it has run for `budget` ms (so Redis is never blocked for
  * longer than about that) or the scan is complete. ARGV: deadline, cursor, pattern, count per page, mode,

@@ -465,6 +465,33 @@ export const cacheContract = (name: string, cacheLayer: Layer.Layer<Cache>, opti
       }),
     )
 
+    it.effect("countPattern: Redis glob semantics, live keys only, across SCAN pages", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        yield* cache.setMany([
+          ["cp:a1", "v"],
+          ["cp:a2", "v"],
+          ["cp:b1", "v"],
+          ["cp:*", "v"],
+          ["cp:short", "v", { ttl: Duration.millis(shortTtl) }],
+        ])
+        expect(yield* cache.countPattern("cp:a*")).toBe(2)
+        expect(yield* cache.countPattern("cp:?1")).toBe(2)
+        expect(yield* cache.countPattern(escapeGlob("cp:*"))).toBe(1)
+        expect(yield* cache.countPattern("cp:nothing*")).toBe(0)
+        expect(yield* cache.countPattern("cp:*")).toBe(5)
+        yield* options.elapse(pastShortTtl)
+        expect(yield* cache.countPattern("cp:*")).toBe(4)
+        const many = Array.from({ length: 2_500 }, (_, i) => [`cp:many:${i}`, "v"] as const)
+        yield* cache.setMany(many, { ttl: "1 minute" })
+        expect(yield* cache.countPattern("cp:many:*")).toBe(2_500)
+        expect(yield* cache.deletePattern("cp:*")).toBe(2_504)
+        expect(yield* cache.countPattern("cp:*")).toBe(0)
+        const bad = yield* failure(cache.countPattern("cp:\uD800"))
+        expect(bad.reason).toBe("InvalidArgument")
+      }),
+    )
+
     it.effect("deletePattern: Redis glob semantics and the number of keys actually deleted", () =>
       Effect.gen(function* () {
         const cache = yield* Cache
