@@ -18,6 +18,7 @@ import { Context, Schema } from "effect"
  *   a string that is not well-formed UTF-16). Nothing was written.
  *
  * @since 0.1.0
+ * @category errors
  */
 export const CacheErrorReason = Schema.Literal(
   "Connection",
@@ -27,7 +28,12 @@ export const CacheErrorReason = Schema.Literal(
   "InvalidArgument",
 )
 
-/** @since 0.1.0 */
+/**
+ * The reasons as a union type.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export type CacheErrorReason = typeof CacheErrorReason.Type
 
 const MAX_KEY_IN_MESSAGE = 120
@@ -48,6 +54,7 @@ const MAX_KEY_IN_MESSAGE = 120
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class CacheError extends Schema.TaggedError<CacheError>()("CacheError", {
   reason: CacheErrorReason,
@@ -75,6 +82,7 @@ export class CacheError extends Schema.TaggedError<CacheError>()("CacheError", {
  * never expires (and, as with Redis `SET`, a write without `ttl` removes an existing expiry).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface SetOptions {
   readonly ttl?: Duration.DurationInput | undefined
@@ -106,6 +114,7 @@ export type SetManyEntry =
  * atomic step as the increment: the building block of a fixed-window rate limiter.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface IncrementOptions {
   readonly ttl?: Duration.DurationInput | undefined
@@ -129,20 +138,38 @@ export interface IncrementOptions {
  * ```
  *
  * @since 0.1.0
+ * @category tags
  */
 export class Cache extends Context.Tag("effect-provider-cache/Cache")<Cache, Cache.Service>() {}
 
-/** @since 0.1.0 */
+/**
+ * The types of the `Cache` tag.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export declare namespace Cache {
-  /** @since 0.1.0 */
+  /**
+   * The operations of a `Cache`, with the Redis command each mirrors.
+   *
+   * @since 0.1.0
+   * @category models
+   */
   export interface Service {
-    /** Redis `GET`. */
+    /** Redis `GET` (concurrent GETs are batched into one `MGET`). */
     readonly get: (key: string) => Effect.Effect<Option.Option<string>, CacheError>
     /** `GET` plus `JSON.parse`; a stored JSON `null` is `some(null)`, a miss is `none`. */
     readonly getJson: (key: string) => Effect.Effect<Option.Option<unknown>, CacheError>
-    /** Redis `SET key value [PX ms]`. */
+    /**
+     * Redis `SET key value [PX ms]`. No ttl or `Duration.infinity`: no expiry, and an existing ttl is
+     * removed.
+     */
     readonly set: (key: string, value: string, options?: SetOptions) => Effect.Effect<void, CacheError>
-    /** `JSON.stringify` plus `set`; values JSON cannot represent faithfully fail with `Serialization`. */
+    /**
+     * `JSON.stringify` plus `set`. Values JSON cannot represent faithfully (BigInt, cycles, functions,
+     * symbols, NaN/±Infinity, `undefined` at the top level or in an array) fail with `Serialization`, and
+     * nothing is written.
+     */
     readonly setJson: (key: string, value: unknown, options?: SetOptions) => Effect.Effect<void, CacheError>
     /** Redis `DEL`; `true` if a key was removed. */
     readonly delete: (key: string) => Effect.Effect<boolean, CacheError>
@@ -155,13 +182,17 @@ export declare namespace Cache {
     readonly expire: (key: string, ttl: Duration.DurationInput) => Effect.Effect<boolean, CacheError>
     /** Redis `PTTL`; `none` when there is no such key or it has no expiry. */
     readonly ttl: (key: string) => Effect.Effect<Option.Option<Duration.Duration>, CacheError>
-    /** Redis `INCRBY` (default 1); the result must stay within the safe integer range. */
+    /**
+     * Redis `INCRBY` (default 1), starting at 0. Keeps an existing ttl; `ttl` is set atomically only when the
+     * key is created. A stored non-integer is `Command`; a non-safe-integer amount is `InvalidArgument`; a
+     * result outside ±(2^53−1) is `Command` and nothing changes.
+     */
     readonly increment: (
       key: string,
       amount?: number,
       options?: IncrementOptions,
     ) => Effect.Effect<number, CacheError>
-    /** Redis `DECRBY` (default 1). */
+    /** Redis `DECRBY` (default 1): `increment` by the negated amount, with the same rules. */
     readonly decrement: (
       key: string,
       amount?: number,
@@ -171,15 +202,19 @@ export declare namespace Cache {
     readonly flush: Effect.Effect<void, CacheError>
     /** Redis `PING`. */
     readonly ping: Effect.Effect<boolean, CacheError>
-    /** Deletes the keys matching a Redis glob pattern (`SCAN MATCH` + `UNLINK`); returns how many were deleted. */
+    /**
+     * Deletes the keys matching a Redis glob pattern (`SCAN MATCH` + `UNLINK` inside Redis, at most 5 ms of
+     * Redis time per call, never `KEYS`); returns how many were actually deleted.
+     */
     readonly deletePattern: (pattern: string) => Effect.Effect<number, CacheError>
     /**
-     * Counts the keys matching a Redis glob pattern (`SCAN MATCH`, counted inside Redis, never `KEYS`). On
-     * Redis the count is of one pass over a keyspace that may change meanwhile, as SCAN guarantees: a key
-     * present for the whole scan is counted once; one added or removed meanwhile may or may not be.
+     * Counts the keys matching a Redis glob pattern (`SCAN MATCH`, counted inside Redis at most 5 ms per
+     * call, never `KEYS`), with the same glob semantics as `deletePattern`. The count is of one SCAN pass
+     * over a keyspace that may change meanwhile: a key present for the whole scan is counted once; one
+     * added or removed meanwhile may or may not be.
      */
     readonly countPattern: (pattern: string) => Effect.Effect<number, CacheError>
-    /** Redis `MGET`; the map has an entry for every requested key. */
+    /** Redis `MGET`; the map has an entry for every requested key. No round trip for an empty input. */
     readonly getMany: (
       keys: Iterable<string>,
     ) => Effect.Effect<ReadonlyMap<string, Option.Option<string>>, CacheError>

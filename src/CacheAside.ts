@@ -20,7 +20,10 @@ import { Cache, type CacheError } from "./Cache.js"
 import * as CacheStats from "./CacheStats.js"
 
 /**
+ * What `getOrLoad` reads and stores: key, Schema, ttl and the statistics namespace.
+ *
  * @since 0.1.0
+ * @category models
  */
 export interface CacheAsideOptions<A, I> {
   /** The cache key (under the Cache's key prefix). */
@@ -43,7 +46,10 @@ interface InFlight {
 }
 
 /**
+ * The operations of `CacheAside`.
+ *
  * @since 0.1.0
+ * @category models
  */
 export interface CacheAsideService {
   /** The cached value, or the lookup's (stored for next time). Fails only as the lookup fails. */
@@ -62,6 +68,7 @@ export interface CacheAsideService {
  * Builds the service over the `Cache` in context; its in-flight lookups live in the current scope.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make: Effect.Effect<CacheAsideService, never, Cache | Scope.Scope> = Effect.gen(function* () {
   const cache = yield* Cache
@@ -184,6 +191,7 @@ export const make: Effect.Effect<CacheAsideService, never, Cache | Scope.Scope> 
  * ```
  *
  * @since 0.1.0
+ * @category tags
  */
 export class CacheAside extends Context.Tag("effect-provider-cache/CacheAside")<
   CacheAside,

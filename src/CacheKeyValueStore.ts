@@ -12,6 +12,8 @@ import { Cache, type CacheError } from "./Cache.js"
 import { escapeGlob } from "./internal/glob.js"
 
 /**
+ * Options of `CacheKeyValueStore.layer` / `make`.
+ *
  * @since 0.1.0
  * @category models
  */

@@ -14,6 +14,8 @@ import { decodeJson, encodeJson } from "./internal/arguments.js"
 import { escapeGlob } from "./internal/glob.js"
 
 /**
+ * Options of `CachePersistence.layer` / `layerResult` / `make`.
+ *
  * @since 0.1.0
  * @category models
  */

@@ -22,14 +22,24 @@ import {
 } from "./arguments.js"
 import { escapeGlob } from "./glob.js"
 
-/** Why a backend call failed, before the front adds the operation and the caller's key. */
+/**
+ * Why a backend call failed, before the front adds the operation and the caller's key.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export interface BackendFailure {
   readonly reason: CacheErrorReason
   readonly detail?: string | undefined
   readonly cause?: unknown
 }
 
-/** What a storage backend implements. Keys are prefixed; ttls are positive whole milliseconds. */
+/**
+ * What a storage backend implements. Keys are prefixed; ttls are positive whole milliseconds.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export interface Backend {
   /**
    * The hot path, so it skips the generic plumbing: it answers an Option and fails with the finished
@@ -67,7 +77,12 @@ export interface Backend {
   readonly ping: Effect.Effect<boolean, BackendFailure>
 }
 
-/** Options every Cache layer takes. */
+/**
+ * Options every Cache layer takes.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export interface FrontOptions {
   readonly keyPrefix?: string | undefined
   /**
@@ -78,6 +93,10 @@ export interface FrontOptions {
 }
 
 // Internal errors are built from values we produced ourselves: skip Schema validation (~50 µs each).
+/**
+ * @since 0.1.0
+ * @category internal
+ */
 export const cacheError = (props: ConstructorParameters<typeof CacheError>[0]) => new CacheError(props, true)
 
 const invalid = (operation: string, key: string | undefined, detail: string) =>
@@ -95,7 +114,12 @@ const toEntries = (
     ? Array.from(entries as Iterable<SetManyEntry>)
     : Object.entries(entries as Readonly<Record<string, string>>)
 
-/** Builds the `Cache` service over a backend. */
+/**
+ * Builds the `Cache` service over a backend.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.Service => {
   const prefix = options.keyPrefix ?? ""
   const span: (name: string) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> =

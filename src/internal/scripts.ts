@@ -6,7 +6,12 @@
  * ARGV[1] is always the deadline in server epoch milliseconds.
  */
 
-/** The reply prefix a late write is refused with; mapped to reason `Timeout`. */
+/**
+ * The reply prefix a late write is refused with; mapped to reason `Timeout`.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export const DEADLINE_ERROR = "DEADLINE"
 
 const guard = `
@@ -17,12 +22,21 @@ if now > tonumber(ARGV[1]) then
 end
 `
 
+/**
+ * @since 0.1.0
+ * @category internal
+ */
 export interface ScriptDefinition {
   readonly numberOfKeys?: number
   readonly lua: string
 }
 
-/** SET key value [PX ttl]; ARGV: deadline, value, ttl ("" for none). */
+/**
+ * SET key value [PX ttl]; ARGV: deadline, value, ttl ("" for none).
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export const set: ScriptDefinition = {
   numberOfKeys: 1,
   lua: `${guard}
@@ -41,6 +55,8 @@ return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])`,
  * each one into a PEXPIREAT for replication. Together about 25% less Redis time than a SET PX per key.
  * MSET clears any previous ttl, as SET does. Past 2^52 ms, `now + ttl` would no longer be an exact double,
  * so those (285,000-year) ttls take the PEXPIRE path.
+ * @since 0.1.0
+ * @category internal
  */
 export const setMany: ScriptDefinition = {
   lua: `${guard}
@@ -61,10 +77,20 @@ end
 return #KEYS`,
 }
 
-/** DEL key; ARGV: deadline. */
+/**
+ * DEL key; ARGV: deadline.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export const del: ScriptDefinition = { numberOfKeys: 1, lua: `${guard}\nreturn redis.call('DEL', KEYS[1])` }
 
-/** PEXPIRE key ttl, or PERSIST when ttl is "persist"; ARGV: deadline, ttl. 1 if the key exists. */
+/**
+ * PEXPIRE key ttl, or PERSIST when ttl is "persist"; ARGV: deadline, ttl. 1 if the key exists.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export const expire: ScriptDefinition = {
   numberOfKeys: 1,
   lua: `${guard}
@@ -80,6 +106,8 @@ return redis.call('PEXPIRE', KEYS[1], ARGV[2])`,
  * INCRBY that (a) sets the expiry in the same atomic step when it creates the key, and (b) refuses, undoing
  * the increment, a result a JavaScript number cannot hold exactly. Lua numbers are doubles too, but every
  * integer up to 2^53 is exact, so the bound check is. ARGV: deadline, amount, ttl ("" for none).
+ * @since 0.1.0
+ * @category internal
  */
 export const incrBy: ScriptDefinition = {
   numberOfKeys: 1,
@@ -94,7 +122,12 @@ if created and ARGV[3] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 return v`,
 }
 
-/** FLUSHDB ASYNC (the keyspace is emptied at once; memory is freed in the background); ARGV: deadline. */
+/**
+ * FLUSHDB ASYNC (the keyspace is emptied at once; memory is freed in the background); ARGV: deadline.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export const flushDb: ScriptDefinition = {
   numberOfKeys: 0,
   lua: `${guard}\nreturn redis.call('FLUSHDB', 'ASYNC')`,
@@ -104,6 +137,8 @@ export const flushDb: ScriptDefinition = {
  * SCAN pages of this node, counting the keys that match, inside Redis: the keys never travel to the client.
  * A read, so no deadline guard. One call keeps going until it has run for `budget` ms or the scan is
  * complete. ARGV: cursor, pattern, count per page, budget ms. Returns {next cursor, number matched}.
+ * @since 0.1.0
+ * @category internal
  */
 export const scanCount: ScriptDefinition = {
   lua: `#!lua flags=no-writes
@@ -129,6 +164,8 @@ return {cursor, n}`,
  * budget ms. Returns {next cursor, number unlinked}. The keys are this node's (SCAN is per node), possibly of
  * several hash slots, hence the cluster flag; in a cluster one UNLINK may still not name keys of two slots,
  * so mode "each" unlinks them one by one.
+ * @since 0.1.0
+ * @category internal
  */
 export const scanUnlink: ScriptDefinition = {
   lua: `#!lua flags=allow-cross-slot-keys

@@ -7,7 +7,12 @@ import { Redacted } from "effect"
 
 const REDACTED = "<redacted>"
 
-/** A function that replaces the URL, its password and its userinfo wherever they appear in a text. */
+/**
+ * A function that replaces the URL, its password and its userinfo wherever they appear in a text.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export const makeSecretScrubber = (
   url: string | Redacted.Redacted<string> | undefined,
 ): ((text: string) => string) => {
