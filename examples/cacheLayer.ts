@@ -5,7 +5,8 @@
  * with an error that names the problem (never the URL); an unreachable Redis does not.
  */
 import { Config, Console, Effect, Layer, Option, Redacted } from "effect"
-import { type Cache, MemoryCache, RedisCache } from "../src/index.js"
+import { type Cache, MemoryCache } from "../src/index.js"
+import { RedisCache } from "../src/redis.js"
 
 let announced = false
 const announce = (text: string) =>

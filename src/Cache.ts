@@ -23,6 +23,7 @@ import { Context, Schema } from "effect"
  *   a string that is not well-formed UTF-16). Nothing was written.
  *
  * @since 0.1.0
+ * @category errors
  */
 export const CacheErrorReason = Schema.Literal(
   "Connection",
@@ -32,7 +33,12 @@ export const CacheErrorReason = Schema.Literal(
   "InvalidArgument",
 )
 
-/** @since 0.1.0 */
+/**
+ * The reasons as a union type.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
 export type CacheErrorReason = typeof CacheErrorReason.Type
 
 const MAX_KEY_IN_MESSAGE = 120
@@ -53,6 +59,7 @@ const MAX_KEY_IN_MESSAGE = 120
  * ```
  *
  * @since 0.1.0
+ * @category errors
  */
 export class CacheError extends Schema.TaggedError<CacheError>()("CacheError", {
   reason: CacheErrorReason,
@@ -80,16 +87,39 @@ export class CacheError extends Schema.TaggedError<CacheError>()("CacheError", {
  * never expires (and, as with Redis `SET`, a write without `ttl` removes an existing expiry).
  *
  * @since 0.1.0
+ * @category models
  */
 export interface SetOptions {
   readonly ttl?: Duration.DurationInput | undefined
 }
 
 /**
+ * One entry of `setMany`: a key, its value and, optionally, options of its own. An entry's `ttl` replaces
+ * the `ttl` of the call for that key (`Duration.infinity`: no expiry); an entry without one gets the call's.
+ *
+ * @example
+ * ```ts
+ * import type { SetManyEntry } from "effect-provider-cache"
+ *
+ * const entries: ReadonlyArray<SetManyEntry> = [
+ *   ["quote:AAPL", "189.30", { ttl: "15 seconds" }],
+ *   ["profile:AAPL", "{}"], // the call's ttl, or none
+ * ]
+ * ```
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SetManyEntry =
+  | readonly [key: string, value: string]
+  | readonly [key: string, value: string, options: SetOptions]
+
+/**
  * Options of `increment` / `decrement`. `ttl` is applied only when the operation creates the key, in the same
  * atomic step as the increment: the building block of a fixed-window rate limiter.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface IncrementOptions {
   readonly ttl?: Duration.DurationInput | undefined
@@ -113,20 +143,38 @@ export interface IncrementOptions {
  * ```
  *
  * @since 0.1.0
+ * @category tags
  */
 export class Cache extends Context.Tag("effect-provider-cache/Cache")<Cache, Cache.Service>() {}
 
-/** @since 0.1.0 */
+/**
+ * The types of the `Cache` tag.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export declare namespace Cache {
-  /** @since 0.1.0 */
+  /**
+   * The operations of a `Cache`, with the Redis command each mirrors.
+   *
+   * @since 0.1.0
+   * @category models
+   */
   export interface Service {
-    /** Redis `GET`. */
+    /** Redis `GET` (concurrent GETs are batched into one `MGET`). */
     readonly get: (key: string) => Effect.Effect<Option.Option<string>, CacheError>
     /** `GET` plus `JSON.parse`; a stored JSON `null` is `some(null)`, a miss is `none`. */
     readonly getJson: (key: string) => Effect.Effect<Option.Option<unknown>, CacheError>
-    /** Redis `SET key value [PX ms]`. */
+    /**
+     * Redis `SET key value [PX ms]`. No ttl or `Duration.infinity`: no expiry, and an existing ttl is
+     * removed.
+     */
     readonly set: (key: string, value: string, options?: SetOptions) => Effect.Effect<void, CacheError>
-    /** `JSON.stringify` plus `set`; values JSON cannot represent faithfully fail with `Serialization`. */
+    /**
+     * `JSON.stringify` plus `set`. Values JSON cannot represent faithfully (BigInt, cycles, functions,
+     * symbols, NaN/±Infinity, `undefined` at the top level or in an array) fail with `Serialization`, and
+     * nothing is written.
+     */
     readonly setJson: (key: string, value: unknown, options?: SetOptions) => Effect.Effect<void, CacheError>
     /** Redis `DEL`; `true` if a key was removed. */
     readonly delete: (key: string) => Effect.Effect<boolean, CacheError>
@@ -139,13 +187,17 @@ export declare namespace Cache {
     readonly expire: (key: string, ttl: Duration.DurationInput) => Effect.Effect<boolean, CacheError>
     /** Redis `PTTL`; `none` when there is no such key or it has no expiry. */
     readonly ttl: (key: string) => Effect.Effect<Option.Option<Duration.Duration>, CacheError>
-    /** Redis `INCRBY` (default 1); the result must stay within the safe integer range. */
+    /**
+     * Redis `INCRBY` (default 1), starting at 0. Keeps an existing ttl; `ttl` is set atomically only when the
+     * key is created. A stored non-integer is `Command`; a non-safe-integer amount is `InvalidArgument`; a
+     * result outside ±(2^53−1) is `Command` and nothing changes.
+     */
     readonly increment: (
       key: string,
       amount?: number,
       options?: IncrementOptions,
     ) => Effect.Effect<number, CacheError>
-    /** Redis `DECRBY` (default 1). */
+    /** Redis `DECRBY` (default 1): `increment` by the negated amount, with the same rules. */
     readonly decrement: (
       key: string,
       amount?: number,
@@ -155,15 +207,31 @@ export declare namespace Cache {
     readonly flush: Effect.Effect<void, CacheError>
     /** Redis `PING`. */
     readonly ping: Effect.Effect<boolean, CacheError>
-    /** Deletes the keys matching a Redis glob pattern (`SCAN MATCH` + `UNLINK`); returns how many were deleted. */
+    /**
+     * Deletes the keys matching a Redis glob pattern (`SCAN MATCH` + `UNLINK` inside Redis, at most 5 ms of
+     * Redis time per call, never `KEYS`); returns how many were actually deleted.
+     */
     readonly deletePattern: (pattern: string) => Effect.Effect<number, CacheError>
-    /** Redis `MGET`; the map has an entry for every requested key. */
+    /**
+     * Counts the keys matching a Redis glob pattern (`SCAN MATCH`, counted inside Redis at most 5 ms per
+     * call, never `KEYS`), with the same glob semantics as `deletePattern`. The count is of one SCAN pass
+     * over a keyspace that may change meanwhile: a key present for the whole scan is counted once; one
+     * added or removed meanwhile may or may not be.
+     */
+    readonly countPattern: (pattern: string) => Effect.Effect<number, CacheError>
+    /** Redis `MGET`; the map has an entry for every requested key. No round trip for an empty input. */
     readonly getMany: (
       keys: Iterable<string>,
     ) => Effect.Effect<ReadonlyMap<string, Option.Option<string>>, CacheError>
-    /** Writes all entries in one round trip, with `ttl` applied to every key. */
+    /**
+     * Writes all entries (`[key, value]` or `[key, value, { ttl }]` pairs, or a record) with the call's
+     * `ttl`, or an entry's own. Every argument is checked before anything is written; a later duplicate key
+     * wins. Entries that share a ttl are written in one step (one Lua script per 1,000 keys and hash slot
+     * on Redis); each distinct ttl is a step of its own, run concurrently, so a batch of mixed ttls that
+     * fails part-way may be partly written.
+     */
     readonly setMany: (
-      entries: Iterable<readonly [string, string]> | Readonly<Record<string, string>>,
+      entries: Iterable<SetManyEntry> | Readonly<Record<string, string>>,
       options?: SetOptions,
     ) => Effect.Effect<void, CacheError>
   }

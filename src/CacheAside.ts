@@ -21,7 +21,10 @@ import * as CacheStats from "./CacheStats.js"
 import { makeFailOpenLog } from "./internal/failOpenLog.js"
 
 /**
+ * What `getOrLoad` reads and stores: key, Schema, ttl and the statistics namespace.
+ *
  * @since 0.1.0
+ * @category models
  */
 export interface CacheAsideOptions<A, I> {
   /** The cache key (under the Cache's key prefix). */
@@ -44,7 +47,10 @@ interface InFlight {
 }
 
 /**
+ * The operations of `CacheAside`.
+ *
  * @since 0.1.0
+ * @category models
  */
 export interface CacheAsideService {
   /** The cached value, or the lookup's (stored for next time). Fails only as the lookup fails. */
@@ -63,6 +69,7 @@ export interface CacheAsideService {
  * Builds the service over the `Cache` in context; its in-flight lookups live in the current scope.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make: Effect.Effect<CacheAsideService, never, Cache | Scope.Scope> = Effect.gen(function* () {
   const cache = yield* Cache
@@ -189,6 +196,7 @@ export const make: Effect.Effect<CacheAsideService, never, Cache | Scope.Scope> 
  * ```
  *
  * @since 0.1.0
+ * @category tags
  */
 export class CacheAside extends Context.Tag("effect-provider-cache/CacheAside")<
   CacheAside,

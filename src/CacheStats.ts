@@ -12,7 +12,12 @@ const errors = Metric.counter("cache_errors_total", {
   description: "Cache operations that failed and were failed open",
 })
 
-/** @since 0.1.0 */
+/**
+ * What one cache read came to.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type Outcome = "hit" | "miss" | "error"
 
 const counterOf = { hit: hits, miss: misses, error: errors } as const
@@ -21,6 +26,7 @@ const counterOf = { hit: hits, miss: misses, error: errors } as const
  * Counts one outcome in a namespace.
  *
  * @since 0.1.0
+ * @category metrics
  */
 export const record = (namespace: string, outcome: Outcome): Effect.Effect<void> =>
   Metric.increment(Metric.tagged(counterOf[outcome], "namespace", namespace))
@@ -29,6 +35,7 @@ export const record = (namespace: string, outcome: Outcome): Effect.Effect<void>
  * The original service's statistics of one namespace.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface Stats {
   readonly hits: number
@@ -47,6 +54,7 @@ export interface Stats {
  * ```
  *
  * @since 0.1.0
+ * @category metrics
  */
 export const get = (namespace: string): Effect.Effect<Stats> =>
   Effect.gen(function* () {

@@ -11,7 +11,10 @@ import { incrementBy, NOT_AN_INTEGER, parseRedisInteger } from "./internal/integ
 import { type Backend, type BackendFailure, makeCache } from "./internal/makeCache.js"
 
 /**
+ * Options of `MemoryCache.layer` / `make`.
+ *
  * @since 0.1.0
+ * @category models
  */
 export interface MemoryCacheOptions {
   /** Prepended to every key, as with `RedisCache`. Default: none. */
@@ -41,6 +44,7 @@ const entryOf = (value: string, expiresAt: number | undefined): Entry => ({
  * Builds an in-memory Cache whose sweeper fiber lives in the current scope.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (options: MemoryCacheOptions = {}): Effect.Effect<Cache.Service, never, Scope.Scope> =>
   Effect.gen(function* () {
@@ -84,6 +88,14 @@ export const make = (options: MemoryCacheOptions = {}): Effect.Effect<Cache.Serv
           }
         }
         return deleted
+      })
+
+    const countMatching = (pattern: string) =>
+      withNow((now) => {
+        const glob = compileGlob(pattern)
+        let count = 0
+        for (const key of store.keys()) if (live(key, now) !== undefined && glob.matches(key)) count++
+        return count
       })
 
     const backend: Backend = {
@@ -134,6 +146,7 @@ export const make = (options: MemoryCacheOptions = {}): Effect.Effect<Cache.Serv
           }),
         ),
       deletePattern: deleteMatching,
+      countPattern: countMatching,
       flushAll: Effect.sync(() => store.clear()),
       ping: Effect.succeed(true),
     }
@@ -153,6 +166,7 @@ export const make = (options: MemoryCacheOptions = {}): Effect.Effect<Cache.Serv
  * ```
  *
  * @since 0.1.0
+ * @category layers
  */
 export const layer = (options: MemoryCacheOptions = {}): Layer.Layer<Cache> =>
   Layer.scoped(Cache, make(options))

@@ -6,7 +6,10 @@
 import { Duration, ParseResult, Schema } from "effect"
 
 /**
+ * The status of a provider connection, as the original service spells it.
+ *
  * @since 0.1.0
+ * @category schemas
  */
 export const ConnectionStatus = Schema.Literal(
   "pending",
@@ -17,11 +20,19 @@ export const ConnectionStatus = Schema.Literal(
   "disconnected",
 )
 
-/** @since 0.1.0 */
+/**
+ * The statuses as a union type.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type ConnectionStatus = typeof ConnectionStatus.Type
 
 /**
+ * How a provider connection authenticates.
+ *
  * @since 0.1.0
+ * @category schemas
  */
 export const CredentialType = Schema.Literal(
   "oauth2",
@@ -32,13 +43,19 @@ export const CredentialType = Schema.Literal(
   "custom",
 )
 
-/** @since 0.1.0 */
+/**
+ * The credential types as a union type.
+ *
+ * @since 0.1.0
+ * @category models
+ */
 export type CredentialType = typeof CredentialType.Type
 
 /**
  * Encrypted provider credentials. `encryptedData` is opaque ciphertext (e.g. AES-GCM output): any bytes.
  *
  * @since 0.1.0
+ * @category models
  */
 export class ProviderCredentials extends Schema.Class<ProviderCredentials>("ProviderCredentials")({
   encryptedData: Schema.Uint8ArrayFromSelf.pipe(
@@ -78,6 +95,7 @@ const NullableDate = Schema.NullOr(Schema.ValidDateFromSelf)
  * ```
  *
  * @since 0.1.0
+ * @category models
  */
 export class ProviderConnection extends Schema.Class<ProviderConnection>("ProviderConnection")(
   Schema.Struct({
@@ -138,6 +156,8 @@ const ISO_DATETIME =
  * Parses ISO-8601 as written by JavaScript's `toISOString()` and Python's `isoformat()` (microseconds,
  * `+00:00` offsets, `T` or space). A value with no offset is UTC. Precision beyond milliseconds is dropped:
  * a JavaScript `Date` holds milliseconds.
+ * @since 0.1.0
+ * @category parsing
  */
 export const parseIsoDateTime = (text: string): Date | undefined => {
   const match = ISO_DATETIME.exec(text)
@@ -181,6 +201,7 @@ export const parseIsoDateTime = (text: string): Date | undefined => {
  * An ISO-8601 string on the wire, a valid `Date` in memory; encodes with `toISOString()`.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const IsoDateTime = Schema.transformOrFail(Schema.String, Schema.ValidDateFromSelf, {
   strict: true,
@@ -207,6 +228,7 @@ const CredentialsWire = Schema.Struct({
  * the class (renames, base64, ISO dates and every invariant of the class in one decode).
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const ProviderConnectionWire = Schema.Struct({
   id: Schema.String,
@@ -226,5 +248,6 @@ export const ProviderConnectionWire = Schema.Struct({
  * The cache value: JSON text of `ProviderConnectionWire`.
  *
  * @since 0.1.0
+ * @category schemas
  */
 export const ProviderConnectionJson = Schema.parseJson(ProviderConnectionWire)

@@ -25,6 +25,7 @@ import { ProviderConnection, ProviderConnectionJson, ProviderCredentials } from 
  * The operations of `ProviderConnectionCache`.
  *
  * @since 0.1.0
+ * @category models
  */
 export interface ProviderConnectionCacheService {
   /** The cached connection, or `none` on a miss, an outage or a corrupt entry. Never fails. */
@@ -41,6 +42,7 @@ export interface ProviderConnectionCacheService {
  * The cache key of a connection (under the Cache's own key prefix, if it has one).
  *
  * @since 0.1.0
+ * @category keys
  */
 export const connectionKey = (id: string): string => `provider:conn:${id}`
 
@@ -49,6 +51,7 @@ export const connectionKey = (id: string): string => `provider:conn:${id}`
  * silently turning caching off.
  *
  * @since 0.1.0
+ * @category config
  */
 export const defaultTtlConfig: Config.Config<Duration.Duration> = Config.integer("CACHE_PROVIDER_TTL").pipe(
   Config.validate({
@@ -140,6 +143,7 @@ const describe = (error: CacheError | ParseResult.ParseError): string =>
  * Builds the service over the `Cache` in context.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (options: {
   readonly defaultTtl: Duration.DurationInput
@@ -229,6 +233,7 @@ export const make = (options: {
  * ```
  *
  * @since 0.1.0
+ * @category tags
  */
 export class ProviderConnectionCache extends Context.Tag("effect-provider-cache/ProviderConnectionCache")<
   ProviderConnectionCache,

@@ -11,7 +11,10 @@ import { ProviderConnection, ProviderConnectionWire } from "./ProviderConnection
 import { connectionKey, defaultTtlConfig } from "./ProviderConnectionCache.js"
 
 /**
+ * No provider connection has this id.
+ *
  * @since 0.1.0
+ * @category errors
  */
 export class ConnectionNotFound extends Schema.TaggedError<ConnectionNotFound>()("ConnectionNotFound", {
   connectionId: Schema.String,
@@ -22,7 +25,10 @@ export class ConnectionNotFound extends Schema.TaggedError<ConnectionNotFound>()
 }
 
 /**
+ * The provider connection belongs to another user.
+ *
  * @since 0.1.0
+ * @category errors
  */
 export class ConnectionNotOwned extends Schema.TaggedError<ConnectionNotOwned>()("ConnectionNotOwned", {
   connectionId: Schema.String,
@@ -34,7 +40,10 @@ export class ConnectionNotOwned extends Schema.TaggedError<ConnectionNotOwned>()
 }
 
 /**
+ * The repository (the source of truth) failed.
+ *
  * @since 0.1.0
+ * @category errors
  */
 export class RepositoryError extends Schema.TaggedError<RepositoryError>()("RepositoryError", {
   operation: Schema.String,
@@ -45,6 +54,7 @@ export class RepositoryError extends Schema.TaggedError<RepositoryError>()("Repo
  * The source of truth for provider connections (the database in production).
  *
  * @since 0.1.0
+ * @category tags
  */
 export class ProviderConnectionRepository extends Context.Tag(
   "effect-provider-cache/ProviderConnectionRepository",
@@ -82,7 +92,10 @@ export class ProviderConnectionRepository extends Context.Tag(
 }
 
 /**
+ * The fields `update` may change.
+ *
  * @since 0.1.0
+ * @category models
  */
 export interface ConnectionPatch {
   readonly alias?: string | null
@@ -90,7 +103,10 @@ export interface ConnectionPatch {
 }
 
 /**
+ * The operations of `ProviderConnectionService`; all check that the user owns the connection.
+ *
  * @since 0.1.0
+ * @category models
  */
 export interface ProviderConnectionServiceApi {
   readonly getForUser: (
@@ -111,7 +127,10 @@ export interface ProviderConnectionServiceApi {
 const NAMESPACE = "provider_connection"
 
 /**
+ * Builds the service: reads through `CacheAside`, falls back to the repository, invalidates on writes.
+ *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (options: {
   readonly ttl: Duration.DurationInput
@@ -187,7 +206,10 @@ export const make = (options: {
   })
 
 /**
+ * The provider-connection lookup flow: cache, repository, store, ownership check.
+ *
  * @since 0.1.0
+ * @category tags
  */
 export class ProviderConnectionService extends Context.Tag("effect-provider-cache/ProviderConnectionService")<
   ProviderConnectionService,

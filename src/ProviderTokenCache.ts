@@ -10,7 +10,10 @@ import { CacheAside } from "./CacheAside.js"
 import { IsoDateTime } from "./ProviderConnection.js"
 
 /**
+ * An OAuth token of a provider connection; the access token is `Redacted`.
+ *
  * @since 0.1.0
+ * @category models
  */
 export class ProviderToken extends Schema.Class<ProviderToken>("ProviderToken")({
   accessToken: Schema.Redacted(Schema.String),
@@ -19,13 +22,28 @@ export class ProviderToken extends Schema.Class<ProviderToken>("ProviderToken")(
   scope: Schema.NullOr(Schema.String),
 }) {}
 
-/** The default margin: a token with less than this left is refreshed, not cached. */
+/**
+ * The default margin: a token with less than this left is refreshed, not cached.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
 export const REFRESH_MARGIN = Duration.minutes(5)
 
-/** The cache key of a connection's token. */
+/**
+ * The cache key of a connection's token.
+ *
+ * @since 0.1.0
+ * @category keys
+ */
 export const tokenKey = (connectionId: string): string => `provider:token:${connectionId}`
 
-/** How long a token may be cached at `now`: its remaining lifetime minus the margin, if that is positive. */
+/**
+ * How long a token may be cached at `now`: its remaining lifetime minus the margin, if that is positive.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
 export const tokenTtl = (
   token: ProviderToken,
   now: number,
@@ -36,7 +54,10 @@ export const tokenTtl = (
 }
 
 /**
+ * The operations of `ProviderTokenCache`.
+ *
  * @since 0.1.0
+ * @category models
  */
 export interface ProviderTokenCacheService {
   /** The cached token, or `fetch`'s (cached when it lives longer than the margin). Fails only as `fetch` fails. */
@@ -51,7 +72,10 @@ export interface ProviderTokenCacheService {
 const NAMESPACE = "provider_token"
 
 /**
+ * Builds the token cache over `CacheAside`.
+ *
  * @since 0.1.0
+ * @category constructors
  */
 export const make: Effect.Effect<ProviderTokenCacheService, never, CacheAside> = Effect.gen(function* () {
   const aside = yield* CacheAside
@@ -71,7 +95,10 @@ export const make: Effect.Effect<ProviderTokenCacheService, never, CacheAside> =
 })
 
 /**
+ * Caches provider OAuth tokens for their lifetime minus the refresh margin.
+ *
  * @since 0.1.0
+ * @category tags
  */
 export class ProviderTokenCache extends Context.Tag("effect-provider-cache/ProviderTokenCache")<
   ProviderTokenCache,

@@ -13,7 +13,10 @@ import * as CacheStats from "./CacheStats.js"
 import { makeFailOpenLog } from "./internal/failOpenLog.js"
 
 /**
+ * At most `limit` requests per `window`.
+ *
  * @since 0.1.0
+ * @category models
  */
 export interface RateLimitRule {
   readonly limit: number
@@ -21,7 +24,10 @@ export interface RateLimitRule {
 }
 
 /**
+ * The outcome of one `check`.
+ *
  * @since 0.1.0
+ * @category models
  */
 export interface RateLimitDecision {
   readonly allowed: boolean
@@ -35,21 +41,32 @@ export interface RateLimitDecision {
 }
 
 /**
+ * The operations of `RateLimiter`.
+ *
  * @since 0.1.0
+ * @category models
  */
 export interface RateLimiterService {
   /** Counts one request and decides. Never fails: a cache failure allows the request. */
   readonly check: (userId: string, endpoint: string, rule: RateLimitRule) => Effect.Effect<RateLimitDecision>
 }
 
-/** The counter's key; components are URI-encoded so `a:b` + `c` never meets `a` + `b:c`. */
+/**
+ * The counter's key; components are URI-encoded so `a:b` + `c` never meets `a` + `b:c`.
+ *
+ * @since 0.1.0
+ * @category keys
+ */
 export const rateLimitKey = (userId: string, endpoint: string): string =>
   `ratelimit:${encodeURIComponent(endpoint)}:${encodeURIComponent(userId)}`
 
 const NAMESPACE = "rate_limit"
 
 /**
+ * Builds the rate limiter over the `Cache` (one atomic `increment` with a ttl per request).
+ *
  * @since 0.1.0
+ * @category constructors
  */
 export const make: Effect.Effect<RateLimiterService, never, Cache> = Effect.gen(function* () {
   const failOpenLog = makeFailOpenLog()
@@ -103,6 +120,7 @@ export const make: Effect.Effect<RateLimiterService, never, Cache> = Effect.gen(
  * ```
  *
  * @since 0.1.0
+ * @category tags
  */
 export class RateLimiter extends Context.Tag("effect-provider-cache/RateLimiter")<
   RateLimiter,

@@ -14,7 +14,10 @@ import { escapeGlob } from "./internal/glob.js"
 import { IsoDateTime } from "./ProviderConnection.js"
 
 /**
+ * A user session.
+ *
  * @since 0.1.0
+ * @category models
  */
 export class Session extends Schema.Class<Session>("Session")({
   sessionId: Schema.NonEmptyString,
@@ -54,11 +57,19 @@ const SessionJson = Schema.parseJson(
   ),
 )
 
-/** The cache key of a session. */
+/**
+ * The cache key of a session.
+ *
+ * @since 0.1.0
+ * @category keys
+ */
 export const sessionKey = (userId: string, sessionId: string): string => `session:${userId}:${sessionId}`
 
 /**
+ * The operations of `SessionStore`.
+ *
  * @since 0.1.0
+ * @category models
  */
 export interface SessionStoreService {
   /** Stores a session until its `expiresAt`; `false` (nothing stored) if it has already expired. */
@@ -75,7 +86,10 @@ const encode = Schema.encode(SessionJson)
 const decode = Schema.decodeUnknown(SessionJson)
 
 /**
+ * Builds the session store over the `Cache`.
+ *
  * @since 0.1.0
+ * @category constructors
  */
 export const make: Effect.Effect<SessionStoreService, never, Cache> = Effect.gen(function* () {
   const failOpenLog = makeFailOpenLog()
@@ -137,7 +151,10 @@ export const make: Effect.Effect<SessionStoreService, never, Cache> = Effect.gen
 })
 
 /**
+ * Sessions in the cache, keyed `session:{userId}:{sessionId}`, expiring with the session.
+ *
  * @since 0.1.0
+ * @category tags
  */
 export class SessionStore extends Context.Tag("effect-provider-cache/SessionStore")<
   SessionStore,

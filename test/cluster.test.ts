@@ -4,9 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Duration, Effect, Either, Layer, Option } from "effect"
 import { Redis } from "ioredis"
-import { Cache, RedisCache } from "../src/index.js"
+import { Cache } from "../src/index.js"
 import { keySlot } from "../src/internal/keySlot.js"
 import { clusterNodes } from "../src/internal/redisBackend.js"
+import { RedisCache } from "../src/redis.js"
 import { cacheContract } from "./contract/cacheContract.js"
 import { type RedisClusterHandle, startRedisCluster } from "./support/redisCluster.js"
 

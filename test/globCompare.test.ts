@@ -5,7 +5,8 @@
  */
 import { expect, it } from "@effect/vitest"
 import { Effect, Layer, Option } from "effect"
-import { Cache, type CacheError, MemoryCache, RedisCache } from "../src/index.js"
+import { Cache, type CacheError, MemoryCache } from "../src/index.js"
+import { RedisCache } from "../src/redis.js"
 import { redisUrl } from "./support/testRedis.js"
 
 const mulberry32 = (seed: number) => () => {

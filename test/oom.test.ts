@@ -6,7 +6,8 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer, Option } from "effect"
 import { Redis } from "ioredis"
-import { Cache, type CacheError, RedisCache } from "../src/index.js"
+import { Cache, type CacheError } from "../src/index.js"
+import { RedisCache } from "../src/redis.js"
 import { startRedisServer } from "./support/redisServer.js"
 
 const VALUE = "x".repeat(16 * 1024)

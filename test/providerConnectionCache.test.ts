@@ -8,8 +8,8 @@ import {
   ProviderConnectionCache,
   ProviderConnectionJson,
   ProviderCredentials,
-  RedisCache,
 } from "../src/index.js"
+import { RedisCache } from "../src/redis.js"
 import {
   captureLogs,
   ciphertext,

@@ -1,5 +1,5 @@
 import { Effect } from "effect"
-import { RedisCache } from "../src/index.js"
+import { RedisCache } from "../src/redis.js"
 import { cacheContract } from "./contract/cacheContract.js"
 import { redisUrl, uniquePrefix } from "./support/testRedis.js"
 

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { ConfigProvider, Context, Effect, Exit, Layer, Option, Scope } from "effect"
 import { Redis } from "ioredis"
-import { Cache, RedisCache } from "../src/index.js"
+import { Cache } from "../src/index.js"
+import { RedisCache } from "../src/redis.js"
 import { type RedisServer, startRedisServer } from "./support/redisServer.js"
 
 let server: RedisServer

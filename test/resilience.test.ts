@@ -19,7 +19,8 @@ import {
   Redacted,
   Scope,
 } from "effect"
-import { Cache, CacheError, ProviderConnectionCache, RedisCache } from "../src/index.js"
+import { Cache, CacheError, ProviderConnectionCache } from "../src/index.js"
+import { RedisCache } from "../src/redis.js"
 import { captureLogs, makeConnection } from "./support/fixtures.js"
 import { freePort, type RedisServer, startRedisServer } from "./support/redisServer.js"
 

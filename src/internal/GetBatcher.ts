@@ -20,6 +20,10 @@ interface Waiter {
   readonly resume: (effect: Effect.Effect<Option.Option<string>, CacheError>) => void
 }
 
+/**
+ * @since 0.1.0
+ * @category internal
+ */
 export interface GetBatcherOptions {
   /** Sends one MGET for `keys` (already grouped so one MGET may carry them). */
   readonly mget: (keys: ReadonlyArray<string>) => Promise<ReadonlyArray<string | null>>
@@ -43,6 +47,10 @@ export interface GetBatcherOptions {
 
 const NONE = Exit.succeed(Option.none<string>())
 
+/**
+ * @since 0.1.0
+ * @category internal
+ */
 export const makeGetBatcher = (options: GetBatcherOptions) => {
   let pending: Array<Waiter> = []
 

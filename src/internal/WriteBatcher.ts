@@ -15,7 +15,12 @@ import { Effect, Exit, Scheduler } from "effect"
 import type { CircuitBreaker } from "./CircuitBreaker.js"
 import type { BackendFailure } from "./makeCache.js"
 
-/** One write: its key, its operation code and arguments (scripts.ts `writeBatch`), and how to read its reply. */
+/**
+ * One write: its key, its operation code and arguments (scripts.ts `writeBatch`), and how to read its reply.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export interface WriteOp<A> {
   readonly key: string
   readonly args: ReadonlyArray<string>
@@ -27,6 +32,12 @@ interface Waiter {
   readonly resume: (effect: Effect.Effect<unknown, BackendFailure>) => void
 }
 
+/**
+ * What a write batcher needs from the backend: how to send a batch, and the node, breaker and clock of a key.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export interface WriteBatcherOptions {
   /** Sends one batch: the deadline and the keys and arguments of its operations, in order. */
   readonly send: (node: string, keys: ReadonlyArray<string>, args: ReadonlyArray<string>) => Promise<unknown>
@@ -48,6 +59,12 @@ export interface WriteBatcherOptions {
 
 const isOutage = (failure: BackendFailure) => failure.reason === "Connection" || failure.reason === "Timeout"
 
+/**
+ * A write batcher: `write` queues one operation for the current scheduler round.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export const makeWriteBatcher = (options: WriteBatcherOptions) => {
   let pending: Array<Waiter> = []
 

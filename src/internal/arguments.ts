@@ -7,10 +7,17 @@ import { Duration, Either, Option } from "effect"
 /**
  * The largest TTL we accept, in milliseconds: the largest integer a JavaScript number holds exactly, so the
  * value sent as `PX` is the value the caller asked for (about 285,000 years).
+ * @since 0.1.0
+ * @category internal
  */
 export const MAX_TTL_MS = Number.MAX_SAFE_INTEGER
 
-/** A ttl for SET: `undefined` means no expiry. Sub-millisecond remainders round up, never down to "no ttl". */
+/**
+ * A ttl for SET: `undefined` means no expiry. Sub-millisecond remainders round up, never down to "no ttl".
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export const writeTtlMillis = (
   ttl: Duration.DurationInput | undefined,
 ): Either.Either<number | undefined, string> => {
@@ -29,6 +36,8 @@ export const writeTtlMillis = (
 /**
  * A ttl for PEXPIRE: `"persist"` for infinity, `0` for a non-positive ttl (Redis deletes the key),
  * otherwise positive whole milliseconds.
+ * @since 0.1.0
+ * @category internal
  */
 export const expireTtlMillis = (ttl: Duration.DurationInput): Either.Either<number | "persist", string> => {
   const decoded = Duration.decodeUnknown(ttl)
@@ -43,16 +52,25 @@ export const expireTtlMillis = (ttl: Duration.DurationInput): Either.Either<numb
 /**
  * Redis stores bytes; a JavaScript string with a lone surrogate has no UTF-8 encoding, so Redis would store
  * U+FFFD instead and hand back a different string. We refuse it rather than corrupt it.
+ * @since 0.1.0
+ * @category internal
  */
 export const isStorableString = (s: string): boolean => typeof s === "string" && s.isWellFormed()
 
-/** INCRBY amounts: safe integers only, so the number sent is the number the caller meant. */
+/**
+ * INCRBY amounts: safe integers only, so the number sent is the number the caller meant.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export const isValidAmount = (amount: number): boolean => Number.isSafeInteger(amount)
 
 /**
  * `JSON.stringify` that refuses what JSON cannot represent faithfully instead of silently dropping or
  * rewriting it: BigInt, functions, symbols, non-finite numbers, cycles, `undefined` at the top level or in an
  * array. An `undefined` object property is omitted, as JSON defines.
+ * @since 0.1.0
+ * @category internal
  */
 export const encodeJson = (value: unknown): Either.Either<string, string> => {
   let problem: string | undefined
@@ -88,7 +106,12 @@ export const encodeJson = (value: unknown): Either.Either<string, string> => {
   return Either.right(json)
 }
 
-/** Parses what `encodeJson` wrote; anything else is a failure, never a guess. */
+/**
+ * Parses what `encodeJson` wrote; anything else is a failure, never a guess.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export const decodeJson = (text: string): Either.Either<unknown, string> => {
   try {
     return Either.right(JSON.parse(text))

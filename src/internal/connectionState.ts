@@ -7,6 +7,12 @@
  */
 import type { Cluster, Redis } from "ioredis"
 
+/**
+ * What is known about a client's connection beyond its status.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export interface ConnectionState {
   /** The last connection-level error, scrubbed and on one line; cleared when the connection is ready. */
   readonly lastError: () => string | undefined
@@ -16,11 +22,21 @@ export interface ConnectionState {
 
 const states = new WeakMap<Redis | Cluster, ConnectionState>()
 
-/** A connection error's first line, without Redis's generic `ERR ` prefix. */
+/**
+ * A connection error's first line, without Redis's generic `ERR ` prefix.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export const describeConnectionError = (message: string): string =>
   message.split("\n")[0]!.replace(/^ERR /, "")
 
-/** Starts tracking `client`'s connection errors; call once, before connecting. */
+/**
+ * Starts tracking `client`'s connection errors; call once, before connecting.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export const trackConnection = (
   client: Redis | Cluster,
   scrub: (text: string) => string,
@@ -72,5 +88,10 @@ export const trackConnection = (
   return state
 }
 
-/** The state `trackConnection` keeps for `client`, if it was tracked. */
+/**
+ * The state `trackConnection` keeps for `client`, if it was tracked.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export const connectionStateOf = (client: Redis | Cluster): ConnectionState | undefined => states.get(client)

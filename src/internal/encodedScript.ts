@@ -16,7 +16,12 @@
 import { createHash } from "node:crypto"
 import { type Cluster, Command, type Redis } from "ioredis"
 
-/** RESP for `name` followed by every string of `groups`, in order. */
+/**
+ * RESP for `name` followed by every string of `groups`, in order.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export const encodeCommand = (name: string, groups: ReadonlyArray<ReadonlyArray<string>>): Buffer => {
   let count = 1
   for (const group of groups) count += group.length
@@ -83,6 +88,8 @@ class PreEncodedCommand extends Command {
  * Sends `name` with the arguments of `groups`, encoded here. `routing` is what ioredis sees of the arguments:
  * enough for its cluster router to find the slot (the first key, where the command's key positions expect
  * it), and what its debug log prints.
+ * @since 0.1.0
+ * @category internal
  */
 export const sendEncoded = (
   client: Redis | Cluster,
@@ -95,7 +102,12 @@ export const sendEncoded = (
   return command.promise
 }
 
-/** `MGET keys…`; the keys must share a slot. */
+/**
+ * `MGET keys…`; the keys must share a slot.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export const mget = (client: Redis | Cluster, keys: ReadonlyArray<string>) =>
   sendEncoded(client, "mget", [keys[0]!], [keys]) as Promise<Array<string | null>>
 
@@ -104,6 +116,8 @@ const isNoScript = (error: unknown) => error instanceof Error && error.message.s
 /**
  * `EVALSHA sha numkeys keys… args…`, falling back to `EVAL` once when the server does not know the script
  * (first use on a node, after SCRIPT FLUSH or a failover). `keys` must not be empty and must share a slot.
+ * @since 0.1.0
+ * @category internal
  */
 export const makeEncodedScript = (lua: string) => {
   const sha = createHash("sha1").update(lua).digest("hex")

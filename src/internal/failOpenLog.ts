@@ -6,14 +6,31 @@
  */
 import { Clock, Effect } from "effect"
 
-/** The default interval between two warnings of one operation. */
+/**
+ * The default interval between two warnings of one operation.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export const FAIL_OPEN_LOG_INTERVAL_MS = 5_000
 
+/**
+ * The rate-limited warnings of one fail-open service.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export interface FailOpenLog {
   /** Logs `warning` unless a warning of `operation` was logged less than the interval ago. */
   readonly warn: (operation: string, warning: Effect.Effect<void>) => Effect.Effect<void>
 }
 
+/**
+ * A rate limiter for one service's warnings: at most one per operation every `intervalMs`.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export const makeFailOpenLog = (intervalMs: number = FAIL_OPEN_LOG_INTERVAL_MS): FailOpenLog => {
   const byOperation = new Map<string, { loggedAt: number; suppressed: number }>()
   return {

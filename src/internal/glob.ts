@@ -16,12 +16,22 @@ const DASH = 45 // -
 
 const encoder = new TextEncoder()
 
-/** A pattern compiled once, matched against many keys. */
+/**
+ * A pattern compiled once, matched against many keys.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export interface GlobMatcher {
   readonly matches: (key: string) => boolean
 }
 
-/** Compiles a Redis glob pattern. */
+/**
+ * Compiles a Redis glob pattern.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export const compileGlob = (pattern: string): GlobMatcher => {
   const p = encoder.encode(pattern)
   const literalPrefix = literalPrefixOf(pattern)
@@ -39,7 +49,12 @@ const literalPrefixOf = (pattern: string): string | undefined => {
   return /[*?[\]\\]/.test(head) ? undefined : head
 }
 
-/** Whether `string` matches `pattern`, both UTF-8 bytes, with Redis's semantics. */
+/**
+ * Whether `string` matches `pattern`, both UTF-8 bytes, with Redis's semantics.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export const stringMatch = (pattern: Uint8Array, string: Uint8Array): boolean => {
   const skipLongerMatches = { value: false }
   return matchImpl(pattern, 0, string, 0, skipLongerMatches, 0)
@@ -157,5 +172,7 @@ const matchImpl = (
  * ```ts
  * cache.deletePattern(`session:${escapeGlob(userId)}:*`)
  * ```
+ * @since 0.1.0
+ * @category internal
  */
 export const escapeGlob = (s: string): string => s.replace(/[*?[\]\\]/g, "\\$&")

@@ -26,7 +26,12 @@ const OPEN = 0x7b // {
 const CLOSE = 0x7d // }
 const encoder = new TextEncoder()
 
-/** The slot (0-16383) Redis Cluster stores `key` in. */
+/**
+ * The slot (0-16383) Redis Cluster stores `key` in.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export const keySlot = (key: string): number => {
   const bytes = encoder.encode(key)
   const length = bytes.length
@@ -39,7 +44,12 @@ export const keySlot = (key: string): number => {
   return crc16(bytes, s + 1, e) & 0x3fff
 }
 
-/** Indices of `keys` grouped by slot, in first-seen order: the keys one multi-key command may carry. */
+/**
+ * Indices of `keys` grouped by slot, in first-seen order: the keys one multi-key command may carry.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export const groupBySlot = (keys: ReadonlyArray<string>): Array<Array<number>> => {
   const groups = new Map<number, Array<number>>()
   for (let i = 0; i < keys.length; i++) {

@@ -4,7 +4,14 @@
  * prefixed and arguments already valid, so two backends cannot disagree on what is valid input.
  */
 import { Duration, Effect, Either, identity, Option } from "effect"
-import { Cache, CacheError, type CacheErrorReason, type IncrementOptions, type SetOptions } from "../Cache.js"
+import {
+  Cache,
+  CacheError,
+  type CacheErrorReason,
+  type IncrementOptions,
+  type SetManyEntry,
+  type SetOptions,
+} from "../Cache.js"
 import {
   decodeJson,
   encodeJson,
@@ -15,14 +22,24 @@ import {
 } from "./arguments.js"
 import { escapeGlob } from "./glob.js"
 
-/** Why a backend call failed, before the front adds the operation and the caller's key. */
+/**
+ * Why a backend call failed, before the front adds the operation and the caller's key.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export interface BackendFailure {
   readonly reason: CacheErrorReason
   readonly detail?: string | undefined
   readonly cause?: unknown
 }
 
-/** What a storage backend implements. Keys are prefixed; ttls are positive whole milliseconds. */
+/**
+ * What a storage backend implements. Keys are prefixed; ttls are positive whole milliseconds.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export interface Backend {
   /**
    * The hot path, so it skips the generic plumbing: it answers an Option and fails with the finished
@@ -53,12 +70,19 @@ export interface Backend {
   ) => Effect.Effect<number, BackendFailure>
   /** Deletes every key matching a full (prefixed) glob pattern; the number deleted. */
   readonly deletePattern: (pattern: string) => Effect.Effect<number, BackendFailure>
+  /** Counts the keys matching a full (prefixed) glob pattern. */
+  readonly countPattern: (pattern: string) => Effect.Effect<number, BackendFailure>
   /** FLUSHDB. Only called when there is no key prefix. */
   readonly flushAll: Effect.Effect<void, BackendFailure>
   readonly ping: Effect.Effect<boolean, BackendFailure>
 }
 
-/** Options every Cache layer takes. */
+/**
+ * Options every Cache layer takes.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export interface FrontOptions {
   readonly keyPrefix?: string | undefined
   /**
@@ -69,6 +93,10 @@ export interface FrontOptions {
 }
 
 // Internal errors are built from values we produced ourselves: skip Schema validation (~50 µs each).
+/**
+ * @since 0.1.0
+ * @category internal
+ */
 export const cacheError = (props: ConstructorParameters<typeof CacheError>[0]) => new CacheError(props, true)
 
 const invalid = (operation: string, key: string | undefined, detail: string) =>
@@ -80,13 +108,18 @@ const contextualize =
     cacheError({ reason: failure.reason, operation, key, detail: failure.detail, cause: failure.cause })
 
 const toEntries = (
-  entries: Iterable<readonly [string, string]> | Readonly<Record<string, string>>,
-): ReadonlyArray<readonly [string, string]> =>
+  entries: Iterable<SetManyEntry> | Readonly<Record<string, string>>,
+): ReadonlyArray<SetManyEntry> =>
   Symbol.iterator in entries
-    ? Array.from(entries as Iterable<readonly [string, string]>)
+    ? Array.from(entries as Iterable<SetManyEntry>)
     : Object.entries(entries as Readonly<Record<string, string>>)
 
-/** Builds the `Cache` service over a backend. */
+/**
+ * Builds the `Cache` service over a backend.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.Service => {
   const prefix = options.keyPrefix ?? ""
   const span: (name: string) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R> =
@@ -183,6 +216,15 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
       .pipe(Effect.mapError(contextualize("deletePattern")), span("Cache.deletePattern"))
   }
 
+  const countPattern = (pattern: string) => {
+    if (!isStorableString(pattern)) {
+      return Effect.fail(invalid("countPattern", undefined, "pattern must be a well-formed UTF-16 string"))
+    }
+    return backend
+      .countPattern(escapedPrefix + pattern)
+      .pipe(Effect.mapError(contextualize("countPattern")), span("Cache.countPattern"))
+  }
+
   const flush = (
     prefix === "" ? backend.flushAll : Effect.asVoid(backend.deletePattern(`${escapedPrefix}*`))
   ).pipe(Effect.mapError(contextualize("flush")), span("Cache.flush"))
@@ -208,24 +250,46 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
   }
 
   const setMany = (
-    entries: Iterable<readonly [string, string]> | Readonly<Record<string, string>>,
+    entries: Iterable<SetManyEntry> | Readonly<Record<string, string>>,
     options?: SetOptions,
   ) => {
     const ttl = writeTtlMillis(options?.ttl)
     if (Either.isLeft(ttl)) return Effect.fail(invalid("setMany", undefined, ttl.left))
     // Later entries win, as with MSET; de-duplicating keeps the backend's "distinct keys" contract.
-    const byKey = new Map<string, string>()
-    for (const [key, value] of toEntries(entries)) {
+    const byKey = new Map<string, readonly [value: string, ttlMs: number | undefined]>()
+    for (const [key, value, own] of toEntries(entries)) {
       if (!isStorableString(key))
         return Effect.fail(invalid("setMany", undefined, "key must be a well-formed UTF-16 string"))
       if (!isStorableString(value))
         return Effect.fail(invalid("setMany", key, "value must be a well-formed UTF-16 string"))
-      byKey.set(withPrefix(key), value)
+      let entryTtl = ttl.right
+      if (own?.ttl !== undefined) {
+        const parsed = writeTtlMillis(own.ttl)
+        if (Either.isLeft(parsed)) return Effect.fail(invalid("setMany", key, parsed.left))
+        entryTtl = parsed.right
+      }
+      byKey.set(withPrefix(key), [value, entryTtl])
     }
     if (byKey.size === 0) return Effect.void
-    return backend
-      .setMany(Array.from(byKey), ttl.right)
-      .pipe(Effect.mapError(contextualize("setMany")), span("Cache.setMany"))
+    // The backends take one ttl per call: one call per distinct ttl (usually just one).
+    const byTtl = new Map<number | undefined, Array<readonly [string, string]>>()
+    for (const [key, [value, entryTtl]] of byKey) {
+      let group = byTtl.get(entryTtl)
+      if (group === undefined) {
+        group = []
+        byTtl.set(entryTtl, group)
+      }
+      group.push([key, value])
+    }
+    const groups = Array.from(byTtl)
+    const write =
+      groups.length === 1
+        ? backend.setMany(groups[0]![1], groups[0]![0])
+        : Effect.forEach(groups, ([groupTtl, group]) => backend.setMany(group, groupTtl), {
+            concurrency: "unbounded",
+            discard: true,
+          })
+    return write.pipe(Effect.mapError(contextualize("setMany")), span("Cache.setMany"))
   }
 
   return Cache.of({
@@ -242,6 +306,7 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
     flush,
     ping: backend.ping.pipe(Effect.mapError(contextualize("ping")), span("Cache.ping")),
     deletePattern,
+    countPattern,
     getMany,
     setMany,
   })

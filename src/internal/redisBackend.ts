@@ -344,6 +344,22 @@ export const makeRedisBackend = (
       return deleted
     }
 
+    const scanCount = async (node: Redis, pattern: string): Promise<number> => {
+      let counted = 0
+      let cursor = "0"
+      do {
+        const [next, count] = (await evalOn(node, Scripts.scanCount, [
+          cursor,
+          pattern,
+          SCAN_COUNT,
+          SCAN_BUDGET_MS,
+        ])) as [string, number]
+        cursor = String(next)
+        counted += Number(count)
+      } while (cursor !== "0")
+      return counted
+    }
+
     const backend: Backend = {
       get: batcher.get,
       getMany: (keys) =>
@@ -409,6 +425,11 @@ export const makeRedisBackend = (
       deletePattern: (pattern) =>
         callSteps(async () => {
           const counts = await Promise.all(topology.masters().map((node) => scanAndUnlink(node, pattern)))
+          return counts.reduce((a, b) => a + b, 0)
+        }),
+      countPattern: (pattern) =>
+        callSteps(async () => {
+          const counts = await Promise.all(topology.masters().map((node) => scanCount(node, pattern)))
           return counts.reduce((a, b) => a + b, 0)
         }),
       flushAll: callSteps(() =>

@@ -6,7 +6,12 @@
  * repeats the value, because a URL carries the password.
  */
 
-/** The longest delay a Node timer holds: a longer one fires after 1 ms instead (TimeoutOverflowWarning). */
+/**
+ * The longest delay a Node timer holds: a longer one fires after 1 ms instead (TimeoutOverflowWarning).
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export const MAX_TIMER_MS = 2 ** 31 - 1
 
 /** Redis's default port, for a seed node given without one. */
@@ -27,6 +32,9 @@ const decodes = (text: string) => {
  * What is wrong with a Redis URL, or `undefined`: the scheme must be `redis://` or `rediss://` (lower case,
  * as ioredis only turns TLS on for that spelling), with a host, a port in 1-65535 if any, and a database, if
  * any, that is a number (`/3` or `?db=3`).
+ *
+ * @since 0.2.0
+ * @category internal
  */
 export const redisUrlProblem = (raw: string): string | undefined => {
   if (!/^rediss?:\/\//.test(raw)) return "must start with redis:// or rediss://"
@@ -50,14 +58,24 @@ export const redisUrlProblem = (raw: string): string | undefined => {
   return undefined
 }
 
-/** The database a valid Redis URL selects, as ioredis reads it (the path wins over `?db=`). */
+/**
+ * The database a valid Redis URL selects, as ioredis reads it (the path wins over `?db=`).
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export const databaseOf = (raw: string): number => {
   const parsed = new URL(raw)
   const path = parsed.pathname === "/" ? "" : parsed.pathname.slice(1)
   return Number(path !== "" ? path : (parsed.searchParams.get("db") ?? 0))
 }
 
-/** What is wrong with a duration option, or `undefined`: it must be positive and fit a Node timer. */
+/**
+ * What is wrong with a duration option, or `undefined`: it must be positive and fit a Node timer.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export const durationProblem = (millis: number): string | undefined => {
   if (!(millis > 0)) return "must be a positive duration"
   if (millis > MAX_TIMER_MS) {
@@ -66,11 +84,21 @@ export const durationProblem = (millis: number): string | undefined => {
   return undefined
 }
 
-/** What is wrong with a count option (the breaker threshold), or `undefined`. */
+/**
+ * What is wrong with a count option (the breaker threshold), or `undefined`.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export const positiveIntegerProblem = (n: number): string | undefined =>
   Number.isSafeInteger(n) && n > 0 ? undefined : "must be a positive integer"
 
-/** A cluster seed node. */
+/**
+ * A cluster seed node.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export interface SeedNode {
   readonly host: string
   readonly port: number
@@ -81,6 +109,9 @@ const portOf = (text: string): number | undefined =>
 
 /**
  * A seed node from `host:port`, `host` (port 6379) or `[ipv6]:port`; a string saying what is wrong otherwise.
+ *
+ * @since 0.2.0
+ * @category internal
  */
 export const parseSeedNode = (
   node: string | { readonly host: string; readonly port: number },
@@ -111,6 +142,9 @@ export const parseSeedNode = (
 /**
  * The seed nodes, or what is wrong with the first bad one (named by its position, counting from 1, as hosts
  * are no secret but the message stays the same shape as the others).
+ *
+ * @since 0.2.0
+ * @category internal
  */
 export const parseSeedNodes = (
   nodes: ReadonlyArray<string | { readonly host: string; readonly port: number }>,

@@ -17,7 +17,12 @@
 /** The shebang of the scripts that may run while Redis is out of memory: they only delete. */
 const ALLOW_OOM = "#!lua flags=allow-oom"
 
-/** The reply prefix a late write is refused with; mapped to reason `Timeout`. */
+/**
+ * The reply prefix a late write is refused with; mapped to reason `Timeout`.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export const DEADLINE_ERROR = "DEADLINE"
 
 const guard = `
@@ -28,6 +33,10 @@ if now > tonumber(ARGV[1]) then
 end
 `
 
+/**
+ * @since 0.1.0
+ * @category internal
+ */
 export interface ScriptDefinition {
   readonly numberOfKeys?: number
   readonly lua: string
@@ -42,6 +51,8 @@ export interface ScriptDefinition {
  * each one into a PEXPIREAT for replication. Together about 25% less Redis time than a SET PX per key.
  * MSET clears any previous ttl, as SET does. Past 2^52 ms, `now + ttl` would no longer be an exact double,
  * so those (285,000-year) ttls take the PEXPIRE path.
+ * @since 0.1.0
+ * @category internal
  */
 export const setMany: ScriptDefinition = {
   lua: `${guard}
@@ -77,6 +88,9 @@ return #KEYS`,
  * of the batch: `redis.pcall`. No shebang, so that at `maxmemory` the deletes of a batch still run while its
  * writes are refused one by one (a script with flags is refused whole unless it allows OOM, and allowing OOM
  * would let its writes through).
+ *
+ * @since 0.2.0
+ * @category internal
  */
 export const writeBatch: ScriptDefinition = {
   lua: `${guard}
@@ -121,10 +135,39 @@ end
 return out`,
 }
 
-/** FLUSHDB ASYNC (the keyspace is emptied at once; memory is freed in the background); ARGV: deadline. */
+/**
+ * FLUSHDB ASYNC (the keyspace is emptied at once; memory is freed in the background); ARGV: deadline.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export const flushDb: ScriptDefinition = {
   numberOfKeys: 0,
   lua: `${ALLOW_OOM}${guard}\nreturn redis.call('FLUSHDB', 'ASYNC')`,
+}
+
+/**
+ * SCAN pages of this node, counting the keys that match, inside Redis: the keys never travel to the client.
+ * A read, so no deadline guard. One call keeps going until it has run for `budget` ms or the scan is
+ * complete. ARGV: cursor, pattern, count per page, budget ms. Returns {next cursor, number matched}.
+ * @since 0.1.0
+ * @category internal
+ */
+export const scanCount: ScriptDefinition = {
+  lua: `#!lua flags=no-writes
+local function clock()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+end
+local stop = clock() + tonumber(ARGV[4])
+local cursor = ARGV[1]
+local n = 0
+repeat
+  local page = redis.call('SCAN', cursor, 'MATCH', ARGV[2], 'COUNT', ARGV[3])
+  cursor = page[1]
+  n = n + #page[2]
+until cursor == '0' or clock() >= stop
+return {cursor, n}`,
 }
 
 /**
@@ -134,6 +177,9 @@ export const flushDb: ScriptDefinition = {
  * budget ms. Returns {next cursor, number unlinked}. The keys are this node's (SCAN is per node), possibly of
  * several hash slots, hence the cluster flag; in a cluster one UNLINK may still not name keys of two slots,
  * so mode "each" unlinks them one by one. `allow-oom`: deleting is how a full Redis gets memory back.
+ *
+ * @since 0.1.0
+ * @category internal
  */
 export const scanUnlink: ScriptDefinition = {
   lua: `#!lua flags=allow-cross-slot-keys,allow-oom

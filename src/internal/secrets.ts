@@ -19,6 +19,9 @@ const SECRET_PARAMETER = /pass|secret|auth|token/i
  * `@`, starting after the first or the last `//`, after the scheme's `:`, or at the very start), the part of
  * each after its first `:` (the password), what `new URL` parses as the password (with or without a scheme
  * put in front, as ioredis does), credential-like query parameters, and the percent-decoded form of each.
+ *
+ * @since 0.2.0
+ * @category internal
  */
 export const secretsOf = (raw: string): ReadonlyArray<string> => {
   const secrets = new Set<string>()
@@ -67,7 +70,12 @@ const safeParse = (text: string): URL | undefined => {
   }
 }
 
-/** A function that replaces the URL (or password), and every reading of its credentials, wherever they appear. */
+/**
+ * A function that replaces the URL (or password), and every reading of its credentials, wherever they appear.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export const makeSecretScrubber = (
   url: string | Redacted.Redacted<string> | undefined,
 ): ((text: string) => string) => {
@@ -76,7 +84,12 @@ export const makeSecretScrubber = (
   return (text) => secrets.reduce((acc, secret) => acc.split(secret).join(REDACTED), text)
 }
 
-/** A function that replaces a bare password (no URL around it: nothing else of it is a credential). */
+/**
+ * A function that replaces a bare password (no URL around it: nothing else of it is a credential).
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export const makePasswordScrubber = (
   password: string | Redacted.Redacted<string> | undefined,
 ): ((text: string) => string) => {

@@ -13,6 +13,12 @@
  * move the deadlines.
  */
 
+/**
+ * What a server clock needs from its surroundings: a `TIME` call, a monotonic clock and a timer.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export interface ServerClockOptions {
   /** TIME: seconds and microseconds of the server's clock. */
   readonly time: () => Promise<ReadonlyArray<string | number>>
@@ -30,16 +36,39 @@ interface Estimate {
   readonly takenAt: number
 }
 
-/** How often a good estimate is re-measured. */
+/**
+ * How often a good estimate is re-measured.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export const RESYNC_MS = 30_000
-/** An estimate this uncertain or better is good; a worse one is re-measured soon. */
+/**
+ * An estimate this uncertain or better is good; a worse one is re-measured soon.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export const GOOD_UNCERTAINTY_MS = 5
-/** How soon a poor estimate (or a failed sample) is re-measured, and how many times in a row. */
+/**
+ * How soon a poor estimate (or a failed sample) is re-measured, and how many times in a row.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export const RETRY_MS = 20
+/**
+ * @since 0.1.0
+ * @category internal
+ */
 export const RETRIES = 5
 /** How fast an estimate loses certainty with age: 1 ms per second, far above real clock drift. */
 const AGING_PER_MS = 0.001
 
+/**
+ * @since 0.1.0
+ * @category internal
+ */
 export interface ServerClock {
   /** Takes a sample now (on connect). */
   readonly sync: () => void
@@ -60,6 +89,10 @@ export interface ServerClock {
   readonly stop: () => void
 }
 
+/**
+ * @since 0.1.0
+ * @category internal
+ */
 export const makeServerClock = (options: ServerClockOptions): ServerClock => {
   let estimate: Estimate | undefined
   let poorInARow = 0

@@ -14,16 +14,29 @@ import { Effect } from "effect"
 import type { Redis } from "ioredis"
 import { type Backend, type BackendFailure, cacheError } from "./makeCache.js"
 
-/** The oldest Redis whose script flags the scripts use. */
+/**
+ * The oldest Redis whose script flags the scripts use.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export const MINIMUM_REDIS_MAJOR = 7
 
-/** `redis_version` from an INFO reply. */
+/**
+ * `redis_version` from an INFO reply.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export const redisVersionOf = (info: string): string | undefined =>
   /^redis_version:([^\r\n]+)/m.exec(info)?.[1]?.trim()
 
 /**
  * What is wrong with a server of this version, or `undefined`. An unknown version (an ACL user without INFO,
  * a proxy that hides it) is let through: the scripts then fail on their own if the server is too old.
+ *
+ * @since 0.2.0
+ * @category internal
  */
 export const versionProblem = (version: string | undefined): string | undefined => {
   const major = version === undefined ? Number.NaN : Number(/^(\d+)\./.exec(version)?.[1])
@@ -31,7 +44,12 @@ export const versionProblem = (version: string | undefined): string | undefined 
   return `Redis ${version} is too old: this cache needs Redis ${MINIMUM_REDIS_MAJOR}.0 or later (its Lua scripts use shebang flags)`
 }
 
-/** Whether a connection may be used now, and the means to hear when that changes. */
+/**
+ * Whether a connection may be used now, and the means to hear when that changes.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export interface ServerGuard {
   /** Why every operation must fail now, if it must. */
   readonly refusal: () => BackendFailure | undefined
@@ -48,6 +66,9 @@ type ReadyCheck = (callback: (error: unknown, info?: Record<string, string>) => 
 /**
  * Watches `client` (before it connects) for a refused SELECT and for the server's version, and returns it.
  * `serverGuardOf(client)` then tells whether it may be used.
+ *
+ * @since 0.2.0
+ * @category internal
  */
 export const watchServer = <C extends Redis>(client: C): C => {
   let selectProblem: string | undefined
@@ -105,13 +126,21 @@ export const watchServer = <C extends Redis>(client: C): C => {
   return client
 }
 
-/** The guard `watchServer` put on `client`; one that never refuses for a client it did not watch. */
+/**
+ * The guard `watchServer` put on `client`; one that never refuses for a client it did not watch.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export const serverGuardOf = (client: Redis): ServerGuard =>
   guards.get(client) ?? { refusal: () => undefined, onChange: () => () => undefined }
 
 /**
  * The versions of the nodes of a cluster that fail the version check, as one problem, or `undefined`.
  * Nodes that do not answer are skipped: they are checked when they are reached, by the scripts themselves.
+ *
+ * @since 0.2.0
+ * @category internal
  */
 export const clusterVersionProblem = async (nodes: ReadonlyArray<Redis>): Promise<string | undefined> => {
   const problems = await Promise.all(
@@ -125,7 +154,12 @@ export const clusterVersionProblem = async (nodes: ReadonlyArray<Redis>): Promis
   return problems.find((problem) => problem !== undefined)
 }
 
-/** `backend`, with every operation failing with `refusal()` while there is one. */
+/**
+ * `backend`, with every operation failing with `refusal()` while there is one.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export const guardBackend = (backend: Backend, refusal: () => BackendFailure | undefined): Backend => {
   const gate = <A>(run: () => Effect.Effect<A, BackendFailure>): Effect.Effect<A, BackendFailure> =>
     Effect.suspend(() => {
@@ -149,6 +183,7 @@ export const guardBackend = (backend: Backend, refusal: () => BackendFailure | u
     pttl: (key) => gate(() => backend.pttl(key)),
     incrBy: (key, amount, ttlMs) => gate(() => backend.incrBy(key, amount, ttlMs)),
     deletePattern: (pattern) => gate(() => backend.deletePattern(pattern)),
+    countPattern: (pattern) => gate(() => backend.countPattern(pattern)),
     flushAll: gate(() => backend.flushAll),
     ping: gate(() => backend.ping),
   }

@@ -24,7 +24,12 @@ interface Watched {
   quietSince: number | undefined
 }
 
-/** The error a silent connection is destroyed with; ioredis emits it as the client's `error`. */
+/**
+ * The error a silent connection is destroyed with; ioredis emits it as the client's `error`.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export const silentConnectionMessage = (ms: number) =>
   `no reply from Redis for ${ms} ms while commands were waiting; the connection was replaced`
 
@@ -34,7 +39,12 @@ interface IoredisInternals {
   readonly status: string
 }
 
-/** Watches `client`'s connections (every node's, for a cluster) until the returned function is called. */
+/**
+ * Watches `client`'s connections (every node's, for a cluster) until the returned function is called.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export const watchConnections = (client: Redis | Cluster, silenceMs: number): (() => void) => {
   const watched = new WeakMap<object, Watched>()
   const connections = (): ReadonlyArray<Redis> =>

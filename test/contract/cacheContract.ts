@@ -464,6 +464,87 @@ export const cacheContract = (
       }),
     )
 
+    it.effect("setMany: an entry's own ttl replaces the call's; infinity is no expiry; checked first", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        yield* cache.setMany(
+          [
+            ["setmanyttl:call", "1"],
+            ["setmanyttl:own", "2", { ttl: "1 hour" }],
+            ["setmanyttl:forever", "3", { ttl: Duration.infinity }],
+            ["setmanyttl:empty", "4", {}],
+            ["setmanyttl:dup", "early", { ttl: "1 hour" }],
+            ["setmanyttl:dup", "late"],
+          ],
+          { ttl: Duration.millis(shortTtl) },
+        )
+        const own = Duration.toMillis(Option.getOrThrow(yield* cache.ttl("setmanyttl:own")))
+        expect(own).toBeGreaterThan(3_590_000)
+        expect(own).toBeLessThanOrEqual(3_600_000)
+        expect(yield* cache.ttl("setmanyttl:forever")).toStrictEqual(Option.none())
+        expect(yield* cache.get("setmanyttl:dup")).toStrictEqual(Option.some("late"))
+        yield* options.elapse(pastShortTtl)
+        const after = yield* cache.getMany([
+          "setmanyttl:call",
+          "setmanyttl:own",
+          "setmanyttl:forever",
+          "setmanyttl:empty",
+          "setmanyttl:dup",
+        ])
+        expect(Array.from(after.values())).toStrictEqual([
+          Option.none(),
+          Option.some("2"),
+          Option.some("3"),
+          Option.none(),
+          Option.none(),
+        ])
+        // Entries without a call ttl: only the ones with their own expire.
+        yield* cache.setMany([
+          ["setmanyttl:plain", "p"],
+          ["setmanyttl:short", "s", { ttl: Duration.millis(shortTtl) }],
+        ])
+        expect(yield* cache.ttl("setmanyttl:plain")).toStrictEqual(Option.none())
+        expect(Option.isSome(yield* cache.ttl("setmanyttl:short"))).toBe(true)
+        // A bad ttl on one entry fails the whole call before anything is written.
+        const bad = yield* failure(
+          cache.setMany([
+            ["setmanyttl:ok", "v", { ttl: "1 minute" }],
+            ["setmanyttl:bad", "v", { ttl: 0 }],
+          ]),
+        )
+        expect(bad.reason).toBe("InvalidArgument")
+        expect(bad.key).toBe("setmanyttl:bad")
+        expect(yield* cache.exists("setmanyttl:ok")).toBe(false)
+      }),
+    )
+
+    it.effect("countPattern: Redis glob semantics, live keys only, across SCAN pages", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        yield* cache.setMany([
+          ["cp:a1", "v"],
+          ["cp:a2", "v"],
+          ["cp:b1", "v"],
+          ["cp:*", "v"],
+          ["cp:short", "v", { ttl: Duration.millis(shortTtl) }],
+        ])
+        expect(yield* cache.countPattern("cp:a*")).toBe(2)
+        expect(yield* cache.countPattern("cp:?1")).toBe(2)
+        expect(yield* cache.countPattern(escapeGlob("cp:*"))).toBe(1)
+        expect(yield* cache.countPattern("cp:nothing*")).toBe(0)
+        expect(yield* cache.countPattern("cp:*")).toBe(5)
+        yield* options.elapse(pastShortTtl)
+        expect(yield* cache.countPattern("cp:*")).toBe(4)
+        const many = Array.from({ length: 2_500 }, (_, i) => [`cp:many:${i}`, "v"] as const)
+        yield* cache.setMany(many, { ttl: "1 minute" })
+        expect(yield* cache.countPattern("cp:many:*")).toBe(2_500)
+        expect(yield* cache.deletePattern("cp:*")).toBe(2_504)
+        expect(yield* cache.countPattern("cp:*")).toBe(0)
+        const bad = yield* failure(cache.countPattern("cp:\uD800"))
+        expect(bad.reason).toBe("InvalidArgument")
+      }),
+    )
+
     it.effect("deletePattern: Redis glob semantics and the number of keys actually deleted", () =>
       Effect.gen(function* () {
         const cache = yield* Cache

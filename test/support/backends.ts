@@ -1,6 +1,7 @@
 /** The Cache layers the integration tests run against, each with its own way of letting time pass. */
 import { Effect, type Layer, TestClock } from "effect"
-import { type Cache, type CacheError, MemoryCache, RedisCache } from "../../src/index.js"
+import { type Cache, type CacheError, MemoryCache } from "../../src/index.js"
+import { RedisCache } from "../../src/redis.js"
 import { redisUrl, uniquePrefix } from "./testRedis.js"
 
 export interface Backend {

@@ -79,6 +79,7 @@ export const failingCache: Layer.Layer<Cache> = Layer.succeed(
       flush: fail("flush")(),
       ping: fail("ping")(),
       deletePattern: fail("deletePattern"),
+      countPattern: fail("countPattern"),
       getMany: fail("getMany"),
       setMany: fail("setMany"),
     })
