@@ -33,7 +33,7 @@ import {
   redisUrlProblem,
 } from "./internal/redisOptions.js"
 import { makePasswordScrubber, makeSecretScrubber } from "./internal/secrets.js"
-import { clusterVersionProblem, guardBackend, serverGuardOf, watchServer } from "./internal/serverGuard.js"
+import { clusterVersionProblem, serverGuardOf, watchServer } from "./internal/serverGuard.js"
 import { watchConnections } from "./internal/watchdog.js"
 
 /**
@@ -329,8 +329,10 @@ export const make = (
       )
     }
     yield* logServerChecks(guard.onChange)
-    const backend = yield* makeRedisBackend(client, tuning(options), makeSecretScrubber(options.url))
-    return makeCache(guardBackend(backend, guard.refusal), options)
+    const backend = yield* makeRedisBackend(client, tuning(options), makeSecretScrubber(options.url), {
+      refusal: guard.refusal,
+    })
+    return makeCache(backend, options)
   })
 
 /**
@@ -598,7 +600,7 @@ export const makeCluster = (
       cluster,
       tuning(options),
       makePasswordScrubber(options.password),
-      clusterNodes(cluster),
+      { topology: clusterNodes(cluster) },
     )
     return makeCache(backend, options)
   })

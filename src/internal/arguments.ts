@@ -22,6 +22,20 @@ export const writeTtlMillis = (
   ttl: Duration.DurationInput | undefined,
 ): Either.Either<number | undefined, string> => {
   if (ttl === undefined) return Either.right(undefined)
+  if (typeof ttl !== "string") return decodeWriteTtl(ttl)
+  // Callers pass the same few ttl strings ("10 minutes") on every write; parsing one costs a regex match.
+  let known = writeTtlOfString.get(ttl)
+  if (known === undefined) {
+    known = decodeWriteTtl(ttl)
+    if (writeTtlOfString.size < MEMOIZED_TTL_STRINGS) writeTtlOfString.set(ttl, known)
+  }
+  return known
+}
+
+const MEMOIZED_TTL_STRINGS = 256
+const writeTtlOfString = new Map<string, Either.Either<number | undefined, string>>()
+
+const decodeWriteTtl = (ttl: Duration.DurationInput): Either.Either<number | undefined, string> => {
   const decoded = Duration.decodeUnknown(ttl)
   if (Option.isNone(decoded)) return Either.left("ttl is not a valid Duration")
   const duration = decoded.value

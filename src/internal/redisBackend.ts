@@ -146,9 +146,15 @@ export const makeRedisBackend = (
   client: Redis | Cluster,
   tuning: RedisTuning,
   scrub: (text: string) => string,
-  topology: Topology = singleNode(client as Redis),
+  extra: {
+    readonly topology?: Topology | undefined
+    /** Why every operation must fail now (a database or version the connection cannot use), if so. */
+    readonly refusal?: (() => BackendFailure | undefined) | undefined
+  } = {},
 ): Effect.Effect<Backend, never, Scope.Scope> =>
   Effect.gen(function* () {
+    const topology = extra.topology ?? singleNode(client as Redis)
+    const refusal = extra.refusal ?? (() => undefined)
     const timeoutMs = tuning.commandTimeoutMs
     const classify = classifier(scrub, connectionStateOf(client))
     const setManyScript = makeEncodedScript(Scripts.setMany.lua)
@@ -189,11 +195,15 @@ export const makeRedisBackend = (
     // Unanswered commands per node. A command leaves when ioredis settles it (a reply, or the connection's
     // end), not when our timer gives up on it: until then it holds memory in ioredis and the socket.
     const pending = new Map<string, number>()
-    const admit = (node: string): boolean => {
+    // Every command and batch passes here first: the place to refuse them all (refusal) and to bound them.
+    const admit = (node: string): BackendFailure | undefined => {
+      const refused = refusal()
+      if (refused !== undefined) return refused
       const count = pending.get(node) ?? 0
-      if (count >= tuning.maxPendingCommands) return false
+      if (count >= tuning.maxPendingCommands)
+        return classify(new PendingLimitMarker(tuning.maxPendingCommands))
       pending.set(node, count + 1)
-      return true
+      return undefined
     }
     const leave = (node: string) => pending.set(node, (pending.get(node) ?? 1) - 1)
 
@@ -224,8 +234,8 @@ export const makeRedisBackend = (
     const send = <A>(run: () => Promise<A>, key: string | undefined, bounded: boolean) =>
       Effect.async<A, BackendFailure>((resume) => {
         const node = nodeIdOf(key)
-        if (!admit(node))
-          return resume(Effect.fail(classify(new PendingLimitMarker(tuning.maxPendingCommands))))
+        const refused = admit(node)
+        if (refused !== undefined) return resume(Effect.fail(refused))
         const breaker = breakerOf(node)
         const permit = breaker.tryAcquire()
         if (permit === undefined) {
@@ -275,7 +285,7 @@ export const makeRedisBackend = (
       group: topology.group,
       classify,
       breakerFor,
-      admit: (key) => (admit(nodeIdOf(key)) ? undefined : pendingLimit()),
+      admit: (key) => admit(nodeIdOf(key)),
       leave: (key) => leave(nodeIdOf(key)),
       timeoutMs,
       maxBatch: 1_000,
@@ -283,7 +293,6 @@ export const makeRedisBackend = (
     })
 
     const writeBatch = makeEncodedScript(Scripts.writeBatch.lua)
-    const pendingLimit = () => classify(new PendingLimitMarker(tuning.maxPendingCommands))
     const writer = makeWriteBatcher({
       send: (_node, keys, args) => writeBatch(client, keys, args),
       deadline: (node) => clockFor(node).deadline(timeoutMs),
@@ -291,7 +300,7 @@ export const makeRedisBackend = (
       nodeOf: nodeIdOf,
       classify,
       breakerOf,
-      admit: (node) => (admit(node) ? undefined : pendingLimit()),
+      admit,
       leave,
       timeoutMs,
       maxBatch: 512,

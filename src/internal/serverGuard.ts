@@ -10,9 +10,8 @@
  *
  * While a connection fails a check, every operation fails with reason `Command` and a detail that says why.
  */
-import { Effect } from "effect"
 import type { Redis } from "ioredis"
-import { type Backend, type BackendFailure, cacheError } from "./makeCache.js"
+import type { BackendFailure } from "./makeCache.js"
 
 /**
  * The oldest Redis whose script flags the scripts use.
@@ -152,39 +151,4 @@ export const clusterVersionProblem = async (nodes: ReadonlyArray<Redis>): Promis
     ),
   )
   return problems.find((problem) => problem !== undefined)
-}
-
-/**
- * `backend`, with every operation failing with `refusal()` while there is one.
- *
- * @since 0.2.0
- * @category internal
- */
-export const guardBackend = (backend: Backend, refusal: () => BackendFailure | undefined): Backend => {
-  const gate = <A>(run: () => Effect.Effect<A, BackendFailure>): Effect.Effect<A, BackendFailure> =>
-    Effect.suspend(() => {
-      const failure = refusal()
-      return failure === undefined ? run() : Effect.fail(failure)
-    })
-  return {
-    get: (key, callerKey) =>
-      Effect.suspend(() => {
-        const failure = refusal()
-        return failure === undefined
-          ? backend.get(key, callerKey)
-          : Effect.fail(cacheError({ ...failure, operation: "get", key: callerKey }))
-      }),
-    getMany: (keys) => gate(() => backend.getMany(keys)),
-    set: (key, value, ttlMs) => gate(() => backend.set(key, value, ttlMs)),
-    setMany: (entries, ttlMs) => gate(() => backend.setMany(entries, ttlMs)),
-    delete: (key) => gate(() => backend.delete(key)),
-    exists: (key) => gate(() => backend.exists(key)),
-    expire: (key, ttlMs) => gate(() => backend.expire(key, ttlMs)),
-    pttl: (key) => gate(() => backend.pttl(key)),
-    incrBy: (key, amount, ttlMs) => gate(() => backend.incrBy(key, amount, ttlMs)),
-    deletePattern: (pattern) => gate(() => backend.deletePattern(pattern)),
-    countPattern: (pattern) => gate(() => backend.countPattern(pattern)),
-    flushAll: gate(() => backend.flushAll),
-    ping: gate(() => backend.ping),
-  }
 }
