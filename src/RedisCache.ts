@@ -82,7 +82,9 @@ export const failFastOptions = (options: RedisCacheOptions): RedisOptions => {
     enableAutoPipelining: false,
     connectTimeout: millis(options.connectTimeout, defaults.connectTimeoutMs),
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 10), maxDelay),
-    reconnectOnError: () => false,
+    // READONLY: this node was demoted to a replica (a failover). Drop the connection and send nothing again;
+    // the next connection finds the master through the sentinels where there are some. 1 = no resend.
+    reconnectOnError: (error) => (error.message.startsWith("READONLY") ? 1 : false),
     // How long a closing socket may linger before it is destroyed.
     disconnectTimeout: millis(options.commandTimeout, defaults.commandTimeoutMs),
     ...(options.tls === undefined ? {} : { tls: options.tls }),

@@ -114,7 +114,7 @@ export const classifier =
     const name = error instanceof Error ? error.name : ""
     if (name !== "ReplyError") return { reason: "Connection", detail: firstLine, cause: new Error(firstLine) }
     if (firstLine.startsWith(Scripts.DEADLINE_ERROR)) return { reason: "Timeout", detail: firstLine }
-    if (/^(NOAUTH|WRONGPASS|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOPERM)/.test(firstLine)) {
+    if (/^(NOAUTH|WRONGPASS|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOPERM|READONLY)/.test(firstLine)) {
       return { reason: "Connection", detail: firstLine, cause: new Error(firstLine) }
     }
     const detail = firstLine.includes("not an integer")
