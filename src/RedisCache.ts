@@ -9,9 +9,10 @@
 import type { ConnectionOptions } from "node:tls"
 import {
   Config,
-  type ConfigError,
+  ConfigError,
   Duration,
   Effect,
+  Either,
   Layer,
   Option,
   Redacted,
@@ -391,4 +392,260 @@ export const clusterConfig: Config.Config<RedisClusterOptions> = Config.all({
  */
 export const layerClusterConfig: Layer.Layer<Cache, ConfigError.ConfigError> = Layer.unwrapEffect(
   Effect.map(clusterConfig, layerCluster),
+)
+
+// ---------------------------------------------------------------------------------------------------------
+// Redis Sentinel
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * A master-replica deployment watched by Redis Sentinel: where the sentinels are, which master group to
+ * follow, credentials, and the same fail-fast options as `layer`.
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import type { RedisCache } from "effect-provider-cache"
+ *
+ * const options: RedisCache.RedisSentinelOptions = {
+ *   sentinels: [{ host: "10.0.0.1", port: 26379 }, { host: "10.0.0.2", port: 26379 }],
+ *   name: "mymaster",
+ *   password: Redacted.make("s3cret"),
+ * }
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RedisSentinelOptions extends Omit<RedisCacheOptions, "url" | "tls"> {
+  /**
+   * The sentinels to ask where the master is, tried in order until one answers. At least one; the others
+   * a sentinel knows (`SENTINEL SENTINELS`) are added as they are learnt.
+   */
+  readonly sentinels: ReadonlyArray<{ readonly host: string; readonly port: number }>
+  /** The master group name, as in the sentinels' `sentinel monitor <name> …`. */
+  readonly name: string
+  /** ACL user on the Redis nodes. Default: none (the `default` user). */
+  readonly username?: string | undefined
+  /** Password on the Redis nodes (`requirepass`, or the ACL user's). Default: none. */
+  readonly password?: string | Redacted.Redacted<string> | undefined
+  /** ACL user on the sentinels. Default: none. */
+  readonly sentinelUsername?: string | undefined
+  /** Password on the sentinels (their own `requirepass`), which may differ from the nodes'. Default: none. */
+  readonly sentinelPassword?: string | Redacted.Redacted<string> | undefined
+  /** Database index, selected on every connection. Default 0. */
+  readonly db?: number | undefined
+  /** TLS options (e.g. `ca`); when given, both the nodes and the sentinels are reached over TLS. Default: plain TCP. */
+  readonly tls?: ConnectionOptions | undefined
+}
+
+const reveal = (secret: string | Redacted.Redacted<string> | undefined): string | undefined => {
+  const value =
+    secret === undefined ? undefined : Redacted.isRedacted(secret) ? Redacted.value(secret) : secret
+  return value === "" ? undefined : value
+}
+
+/** Scrubs both passwords: a sentinel's error may carry either. */
+const sentinelScrubber = (options: RedisSentinelOptions) => {
+  const nodes = makeSecretScrubber(reveal(options.password))
+  const sentinels = makeSecretScrubber(reveal(options.sentinelPassword))
+  return (text: string) => sentinels(nodes(text))
+}
+
+/**
+ * Acquires an ioredis client that finds the master through the sentinels, with the same fail-fast settings
+ * and connection handling as `makeClient`. It reconnects (asking the sentinels again) as soon as a sentinel
+ * announces a new master (`+switch-master`), and when the node it is on answers `READONLY`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RedisCache } from "effect-provider-cache"
+ *
+ * const role = Effect.scoped(
+ *   Effect.flatMap(
+ *     RedisCache.makeSentinelClient({ sentinels: [{ host: "10.0.0.1", port: 26379 }], name: "mymaster" }),
+ *     (client) => Effect.promise(() => client.role()),
+ *   ),
+ * )
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeSentinelClient = (
+  options: RedisSentinelOptions,
+): Effect.Effect<Redis, never, Scope.Scope> => {
+  const maxDelay = millis(options.maxReconnectDelay, defaults.maxReconnectDelayMs)
+  const username = options.username
+  const password = reveal(options.password)
+  const sentinelUsername = options.sentinelUsername
+  const sentinelPassword = reveal(options.sentinelPassword)
+  const create = () =>
+    new Redis({
+      ...failFastOptions(options),
+      sentinels: options.sentinels.map(({ host, port }) => ({ host, port })),
+      name: options.name,
+      role: "master",
+      // Subscribes to +switch-master on the sentinels and drops the connection the moment one announces a
+      // new master. Without it the client keeps writing to the old master, and every write is lost, until
+      // the old master is demoted, about 10 s later.
+      failoverDetector: true,
+      // Finding the master loops over the sentinels inside one connection attempt: pace the rounds like
+      // reconnects, and never give up (ioredis ends the client for good when this returns no number).
+      sentinelRetryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 10), maxDelay),
+      // A failover-detector subscription whose sentinel went away: retried after 1 s, up to every 10 s
+      // (ioredis: every minute). Each retry of a dead sentinel prints one ioredis line to stderr.
+      sentinelReconnectStrategy: (attempt) => Math.min(1_000 * 2 ** Math.min(attempt - 1, 4), 10_000),
+      // A sentinel that accepts the connection and never answers must not stall finding the master.
+      sentinelCommandTimeout: millis(options.commandTimeout, defaults.commandTimeoutMs),
+      ...(options.db === undefined ? {} : { db: options.db }),
+      ...(username === undefined ? {} : { username }),
+      ...(password === undefined ? {} : { password }),
+      ...(sentinelUsername === undefined ? {} : { sentinelUsername }),
+      ...(sentinelPassword === undefined ? {} : { sentinelPassword }),
+      ...(options.tls === undefined
+        ? {}
+        : { tls: options.tls, sentinelTLS: options.tls, enableTLSForSentinelMode: true }),
+    })
+  return acquireClient(create, options, sentinelScrubber(options))
+}
+
+/**
+ * Builds a Cache on the master of a Sentinel deployment, in the current scope.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RedisCache } from "effect-provider-cache"
+ *
+ * const program = Effect.scoped(
+ *   Effect.flatMap(
+ *     RedisCache.makeSentinel({ sentinels: [{ host: "10.0.0.1", port: 26379 }], name: "mymaster" }),
+ *     (cache) => cache.set("k", "v"),
+ *   ),
+ * )
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeSentinel = (
+  options: RedisSentinelOptions,
+): Effect.Effect<Cache.Service, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const client = yield* makeSentinelClient(options)
+    const backend = yield* makeRedisBackend(client, tuning(options), sentinelScrubber(options))
+    return makeCache(backend, options)
+  })
+
+/**
+ * The Cache on the master of a Sentinel deployment, as a Layer; it follows failovers. Calling code does not
+ * change.
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { RedisCache } from "effect-provider-cache"
+ *
+ * const CacheLive = RedisCache.layerSentinel({
+ *   sentinels: [
+ *     { host: "10.0.0.1", port: 26379 },
+ *     { host: "10.0.0.2", port: 26379 },
+ *     { host: "10.0.0.3", port: 26379 },
+ *   ],
+ *   name: "mymaster",
+ *   password: Redacted.make("s3cret"),
+ *   keyPrefix: "app:",
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerSentinel = (options: RedisSentinelOptions): Layer.Layer<Cache> =>
+  Layer.scoped(Cache, makeSentinel(options))
+
+const sentinelAddresses = (variable: string) => (text: string) => {
+  const invalid = (detail: string) =>
+    Either.left(
+      ConfigError.InvalidData(
+        [],
+        `${variable} must be comma-separated host:port pairs (port 1-65535): ${detail}`,
+      ),
+    )
+  const entries = text.split(",").map((entry) => entry.trim())
+  if (entries.every((entry) => entry === "")) return invalid("it is empty")
+  const addresses: Array<{ host: string; port: number }> = []
+  for (const entry of entries) {
+    const at = entry.lastIndexOf(":")
+    const host = at === -1 ? "" : entry.slice(0, at).replace(/^\[(.*)\]$/, "$1")
+    const port = at === -1 ? "" : entry.slice(at + 1)
+    const number = Number(port)
+    if (host === "" || !/^\d+$/.test(port) || number < 1 || number > 65_535) {
+      return invalid(`${JSON.stringify(entry)} is not host:port`)
+    }
+    addresses.push({ host, port: number })
+  }
+  return Either.right(addresses)
+}
+
+/**
+ * Sentinel options from configuration, beside the tuning variables of `config`:
+ *
+ * | variable | default |
+ * | --- | --- |
+ * | `REDIS_SENTINELS` | required: comma-separated `host:port` (an IPv6 host in brackets) |
+ * | `REDIS_SENTINEL_NAME` | required: the master group name |
+ * | `REDIS_USERNAME`, `REDIS_PASSWORD` (redacted) | none: the nodes' ACL user and password |
+ * | `REDIS_SENTINEL_USERNAME`, `REDIS_SENTINEL_PASSWORD` (redacted) | none: the sentinels' own |
+ *
+ * An empty `REDIS_SENTINELS`, or an entry without a host or with a port that is not 1-65535, is a
+ * `ConfigError` naming the variable. `REDIS_URL` is not read.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RedisCache } from "effect-provider-cache"
+ *
+ * // REDIS_SENTINELS=10.0.0.1:26379,10.0.0.2:26379 REDIS_SENTINEL_NAME=mymaster
+ * const options = Effect.runSync(RedisCache.sentinelConfig)
+ * ```
+ *
+ * @since 0.2.0
+ * @category config
+ */
+export const sentinelConfig: Config.Config<RedisSentinelOptions> = Config.all({
+  sentinels: Config.string("REDIS_SENTINELS").pipe(Config.mapOrFail(sentinelAddresses("REDIS_SENTINELS"))),
+  name: Config.nonEmptyString("REDIS_SENTINEL_NAME"),
+  username: Config.string("REDIS_USERNAME").pipe(Config.option, Config.map(Option.getOrUndefined)),
+  password: Config.redacted("REDIS_PASSWORD").pipe(Config.option, Config.map(Option.getOrUndefined)),
+  sentinelUsername: Config.string("REDIS_SENTINEL_USERNAME").pipe(
+    Config.option,
+    Config.map(Option.getOrUndefined),
+  ),
+  sentinelPassword: Config.redacted("REDIS_SENTINEL_PASSWORD").pipe(
+    Config.option,
+    Config.map(Option.getOrUndefined),
+  ),
+  rest: config,
+}).pipe(Config.map(({ rest: { url: _url, ...rest }, ...sentinel }) => ({ ...rest, ...sentinel })))
+
+/**
+ * `layerSentinel` with its options read from `sentinelConfig` (environment variables by default).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Cache, RedisCache } from "effect-provider-cache"
+ *
+ * const program = Effect.flatMap(Cache, (cache) => cache.get("k"))
+ * Effect.runPromise(program.pipe(Effect.provide(RedisCache.layerSentinelConfig)))
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerSentinelConfig: Layer.Layer<Cache, ConfigError.ConfigError> = Layer.unwrapEffect(
+  Effect.map(sentinelConfig, layerSentinel),
 )
