@@ -19,6 +19,7 @@ import {
 } from "effect"
 import { Redis } from "ioredis"
 import { Cache, type CacheError, RedisCache } from "../src/index.js"
+import { cacheContract } from "./contract/cacheContract.js"
 import { captureLogs } from "./support/fixtures.js"
 import { forceFailover, masterAddress, startRedisSentinel } from "./support/redisSentinel.js"
 import { freePort, startRedisServer } from "./support/redisServer.js"
@@ -248,6 +249,26 @@ describe("Sentinel", () => {
   )
 })
 
+// The whole Cache contract through the sentinel layer (one sentinel, no replica: nothing fails over here).
+cacheContract(
+  "RedisCache through Sentinel",
+  Layer.unwrapScoped(
+    Effect.map(
+      Effect.acquireRelease(
+        Effect.promise(() => startRedisSentinel({ sentinels: 1, replica: false })),
+        (d) => Effect.promise(() => d.stop()),
+      ),
+      (d) =>
+        RedisCache.layerSentinel({
+          sentinels: d.sentinels.map(({ host, port }) => ({ host, port })),
+          name: d.name,
+          keyPrefix: "app:",
+        }),
+    ),
+  ),
+  { elapse: (ms) => sleep(ms), realTime: true },
+)
+
 describe("Sentinel credentials and outages", () => {
   const nodePassword = "node-S3CRET-pw"
   const sentinelPassword = "sentinel-S3CRET-pw"
@@ -263,6 +284,7 @@ describe("Sentinel credentials and outages", () => {
       const base = {
         sentinels: deployment.sentinels.map(({ host, port }) => ({ host, port })),
         name: deployment.name,
+        db: 2,
         ...tuning,
       }
       const build = (password: string, sentinel: string) => {
@@ -282,6 +304,20 @@ describe("Sentinel credentials and outages", () => {
       const right = yield* build(nodePassword, sentinelPassword)
       yield* right.cache.set("auth:k", "v")
       expect(yield* right.cache.get("auth:k")).toStrictEqual(Option.some("v"))
+      const inDb2 = yield* Effect.promise(async () => {
+        const client = new Redis({
+          port: deployment.master.port,
+          host: "127.0.0.1",
+          password: nodePassword,
+          db: 2,
+        })
+        try {
+          return await client.get("auth:k")
+        } finally {
+          client.disconnect()
+        }
+      })
+      expect(inDb2).toBe("v")
 
       for (const [password, sentinel] of [
         ["wrong-node-pw", sentinelPassword],
