@@ -137,7 +137,9 @@ export const failFastOptions = (options: RedisCacheOptions): RedisOptions => {
     connectTimeout: millis(options.connectTimeout, defaults.connectTimeoutMs),
     // 50 ms, 100 ms, 200 ms, … up to the cap: a dropped connection is back in about 50 ms.
     retryStrategy: (attempt) => Math.min(25 * 2 ** Math.min(attempt, 10), maxDelay),
-    reconnectOnError: () => false,
+    // READONLY: this node was demoted to a replica (a failover). Drop the connection and send nothing again;
+    // the next connection finds the master through the sentinels where there are some. 1 = no resend.
+    reconnectOnError: (error) => (error.message.startsWith("READONLY") ? 1 : false),
     // ioredis's CLIENT SETINFO costs two round trips per connect, and swallows the error reply of a server
     // that turns the connection away.
     disableClientInfo: true,
@@ -201,7 +203,8 @@ const acquireClient = <C extends Redis | Cluster>(
       // A network-level failure means "not reachable"; anything else is Redis's own answer (WRONGPASS,
       // max number of clients reached, …), which must not be reported as an unreachable server.
       const reason = connection.lastError() ?? "no answer within the connect timeout"
-      const unreachable = /^(connect |getaddrinfo |read |write |no reply|no answer)/.test(reason)
+      const unreachable =
+        /^(connect |getaddrinfo |read |write |no reply|no answer|All sentinels are unreachable)/.test(reason)
       yield* Effect.logWarning(
         unreachable
           ? "Redis is not reachable at startup; the cache fails fast and keeps reconnecting"
@@ -674,3 +677,310 @@ export const layerClusterConfig = (
  */
 export const layerClusterFromEnv: Layer.Layer<Cache, ConfigError.ConfigError | CacheError> =
   layerClusterConfig(clusterConfig)
+
+// ---------------------------------------------------------------------------------------------------------
+// Redis Sentinel
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * A master-replica deployment watched by Redis Sentinel: where the sentinels are, which master group to
+ * follow, credentials, and the same fail-fast options as `layer`.
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import type { RedisCache } from "effect-provider-cache/redis"
+ *
+ * const options: RedisCache.RedisSentinelOptions = {
+ *   sentinels: [{ host: "10.0.0.1", port: 26379 }, { host: "10.0.0.2", port: 26379 }],
+ *   name: "mymaster",
+ *   password: Redacted.make("s3cret"),
+ * }
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface RedisSentinelOptions extends Omit<RedisCacheOptions, "url" | "tls"> {
+  /**
+   * The sentinels to ask where the master is, tried in order until one answers. At least one; the others
+   * a sentinel knows (`SENTINEL SENTINELS`) are added as they are learnt.
+   */
+  readonly sentinels: ReadonlyArray<{ readonly host: string; readonly port: number }>
+  /** The master group name, as in the sentinels' `sentinel monitor <name> …`. */
+  readonly name: string
+  /** ACL user on the Redis nodes. Default: none (the `default` user). */
+  readonly username?: string | undefined
+  /** Password on the Redis nodes (`requirepass`, or the ACL user's). Default: none. */
+  readonly password?: string | Redacted.Redacted<string> | undefined
+  /** ACL user on the sentinels. Default: none. */
+  readonly sentinelUsername?: string | undefined
+  /** Password on the sentinels (their own `requirepass`), which may differ from the nodes'. Default: none. */
+  readonly sentinelPassword?: string | Redacted.Redacted<string> | undefined
+  /** Database index, selected on every connection. Default 0. */
+  readonly db?: number | undefined
+  /** TLS options (e.g. `ca`); when given, both the nodes and the sentinels are reached over TLS. Default: plain TCP. */
+  readonly tls?: ConnectionOptions | undefined
+}
+
+const reveal = (secret: string | Redacted.Redacted<string> | undefined): string | undefined => {
+  const value =
+    secret === undefined ? undefined : Redacted.isRedacted(secret) ? Redacted.value(secret) : secret
+  return value === "" ? undefined : value
+}
+
+/** Scrubs both passwords: a sentinel's error may carry either. */
+const sentinelScrubber = (options: RedisSentinelOptions) => {
+  const nodes = makeSecretScrubber(reveal(options.password))
+  const sentinels = makeSecretScrubber(reveal(options.sentinelPassword))
+  return (text: string) => sentinels(nodes(text))
+}
+
+/**
+ * Acquires an ioredis client that finds the master through the sentinels, with the same fail-fast settings
+ * and connection handling as `makeClient`. It reconnects (asking the sentinels again) as soon as a sentinel
+ * announces a new master (`+switch-master`), and when the node it is on answers `READONLY`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RedisCache } from "effect-provider-cache/redis"
+ *
+ * const role = Effect.scoped(
+ *   Effect.flatMap(
+ *     RedisCache.makeSentinelClient({ sentinels: [{ host: "10.0.0.1", port: 26379 }], name: "mymaster" }),
+ *     (client) => Effect.promise(() => client.role()),
+ *   ),
+ * )
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeSentinelClient = (
+  options: RedisSentinelOptions,
+): Effect.Effect<Redis, never, Scope.Scope> => {
+  const maxDelay = millis(options.maxReconnectDelay, defaults.maxReconnectDelayMs)
+  const username = options.username
+  const password = reveal(options.password)
+  const sentinelUsername = options.sentinelUsername
+  const sentinelPassword = reveal(options.sentinelPassword)
+  const create = () =>
+    watchServer(
+      new Redis({
+        ...failFastOptions(options),
+        sentinels: options.sentinels.map(({ host, port }) => ({ host, port })),
+        name: options.name,
+        role: "master",
+        // Subscribes to +switch-master on the sentinels and drops the connection the moment one announces a
+        // new master. Without it the client keeps writing to the old master, and every write is lost, until
+        // the old master is demoted, about 10 s later.
+        failoverDetector: true,
+        // Finding the master loops over the sentinels inside one connection attempt: pace the rounds like
+        // reconnects, and never give up (ioredis ends the client for good when this returns no number).
+        sentinelRetryStrategy: (attempt) => Math.min(25 * 2 ** Math.min(attempt, 10), maxDelay),
+        // A failover-detector subscription whose sentinel went away: retried after 1 s, up to every 10 s
+        // (ioredis: every minute). Each retry of a dead sentinel prints one ioredis line to stderr.
+        sentinelReconnectStrategy: (attempt) => Math.min(1_000 * 2 ** Math.min(attempt - 1, 4), 10_000),
+        // A sentinel that accepts the connection and never answers must not stall finding the master.
+        sentinelCommandTimeout: millis(options.commandTimeout, defaults.commandTimeoutMs),
+        ...(options.db === undefined ? {} : { db: options.db }),
+        ...(username === undefined ? {} : { username }),
+        ...(password === undefined ? {} : { password }),
+        ...(sentinelUsername === undefined ? {} : { sentinelUsername }),
+        ...(sentinelPassword === undefined ? {} : { sentinelPassword }),
+        ...(options.tls === undefined
+          ? {}
+          : { tls: options.tls, sentinelTLS: options.tls, enableTLSForSentinelMode: true }),
+      }),
+    )
+  return acquireClient(create, options, sentinelScrubber(options))
+}
+
+/**
+ * Builds a Cache on the master of a Sentinel deployment, in the current scope.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RedisCache } from "effect-provider-cache/redis"
+ *
+ * const program = Effect.scoped(
+ *   Effect.flatMap(
+ *     RedisCache.makeSentinel({ sentinels: [{ host: "10.0.0.1", port: 26379 }], name: "mymaster" }),
+ *     (cache) => cache.set("k", "v"),
+ *   ),
+ * )
+ * ```
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeSentinel = (
+  options: RedisSentinelOptions,
+): Effect.Effect<Cache.Service, CacheError, Scope.Scope> =>
+  Effect.gen(function* () {
+    yield* checkSentinelOptions(options)
+    const client = yield* makeSentinelClient(options)
+    const guard = serverGuardOf(client)
+    const refusal = guard.refusal()
+    if (refusal !== undefined) {
+      return yield* Effect.fail(
+        cacheError({ reason: "Command", operation: "connect", detail: refusal.detail }),
+      )
+    }
+    yield* logServerChecks(guard.onChange)
+    const backend = yield* makeRedisBackend(client, tuning(options), sentinelScrubber(options), {
+      refusal: guard.refusal,
+    })
+    return makeCache(backend, options)
+  })
+
+/** Fails when the sentinel options cannot work: no sentinel, an empty name, a port out of range, bad tuning. */
+const checkSentinelOptions = (options: RedisSentinelOptions): Effect.Effect<void, CacheError> => {
+  if (options.sentinels.length === 0) return invalidOption("option sentinels must name at least one sentinel")
+  for (const { host, port } of options.sentinels) {
+    if (host === "" || !Number.isInteger(port) || port < 1 || port > 65_535) {
+      return invalidOption("option sentinels must be hosts with a port from 1 to 65535")
+    }
+  }
+  if (options.name === "") return invalidOption("option name must name the master group")
+  if (options.db !== undefined && (!Number.isInteger(options.db) || options.db < 0)) {
+    return invalidOption("option db must be a non-negative integer")
+  }
+  const problem = tuningProblem(options)
+  return problem === undefined ? Effect.void : invalidOption(problem)
+}
+
+/**
+ * The Cache on the master of a Sentinel deployment, as a Layer; it follows failovers. Calling code does not
+ * change.
+ *
+ * @example
+ * ```ts
+ * import { Redacted } from "effect"
+ * import { RedisCache } from "effect-provider-cache/redis"
+ *
+ * const CacheLive = RedisCache.layerSentinel({
+ *   sentinels: [
+ *     { host: "10.0.0.1", port: 26379 },
+ *     { host: "10.0.0.2", port: 26379 },
+ *     { host: "10.0.0.3", port: 26379 },
+ *   ],
+ *   name: "mymaster",
+ *   password: Redacted.make("s3cret"),
+ *   keyPrefix: "app:",
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerSentinel = (options: RedisSentinelOptions): Layer.Layer<Cache, CacheError> =>
+  Layer.scoped(Cache, makeSentinel(options))
+
+const sentinelAddresses = (variable: string) => (text: string) => {
+  const invalid = (detail: string) =>
+    Either.left(
+      ConfigError.InvalidData(
+        [],
+        `${variable} must be comma-separated host:port pairs (port 1-65535): ${detail}`,
+      ),
+    )
+  const entries = text.split(",").map((entry) => entry.trim())
+  if (entries.every((entry) => entry === "")) return invalid("it is empty")
+  const addresses: Array<{ host: string; port: number }> = []
+  for (const entry of entries) {
+    const at = entry.lastIndexOf(":")
+    const host = at === -1 ? "" : entry.slice(0, at).replace(/^\[(.*)\]$/, "$1")
+    const port = at === -1 ? "" : entry.slice(at + 1)
+    const number = Number(port)
+    if (host === "" || !/^\d+$/.test(port) || number < 1 || number > 65_535) {
+      return invalid(`${JSON.stringify(entry)} is not host:port`)
+    }
+    addresses.push({ host, port: number })
+  }
+  return Either.right(addresses)
+}
+
+/**
+ * Sentinel options from configuration, beside the tuning variables of `config`:
+ *
+ * | variable | default |
+ * | --- | --- |
+ * | `REDIS_SENTINELS` | required: comma-separated `host:port` (an IPv6 host in brackets) |
+ * | `REDIS_SENTINEL_NAME` | required: the master group name |
+ * | `REDIS_USERNAME`, `REDIS_PASSWORD` (redacted) | none: the nodes' ACL user and password |
+ * | `REDIS_SENTINEL_USERNAME`, `REDIS_SENTINEL_PASSWORD` (redacted) | none: the sentinels' own |
+ *
+ * An empty `REDIS_SENTINELS`, or an entry without a host or with a port that is not 1-65535, is a
+ * `ConfigError` naming the variable. `REDIS_URL` is not read.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { RedisCache } from "effect-provider-cache/redis"
+ *
+ * // REDIS_SENTINELS=10.0.0.1:26379,10.0.0.2:26379 REDIS_SENTINEL_NAME=mymaster
+ * const options = Effect.runSync(RedisCache.sentinelConfig)
+ * ```
+ *
+ * @since 0.2.0
+ * @category config
+ */
+export const sentinelConfig: Config.Config<RedisSentinelOptions> = Config.all({
+  sentinels: Config.string("REDIS_SENTINELS").pipe(Config.mapOrFail(sentinelAddresses("REDIS_SENTINELS"))),
+  name: Config.nonEmptyString("REDIS_SENTINEL_NAME"),
+  username: Config.string("REDIS_USERNAME").pipe(Config.option, Config.map(Option.getOrUndefined)),
+  password: Config.redacted("REDIS_PASSWORD").pipe(Config.option, Config.map(Option.getOrUndefined)),
+  sentinelUsername: Config.string("REDIS_SENTINEL_USERNAME").pipe(
+    Config.option,
+    Config.map(Option.getOrUndefined),
+  ),
+  sentinelPassword: Config.redacted("REDIS_SENTINEL_PASSWORD").pipe(
+    Config.option,
+    Config.map(Option.getOrUndefined),
+  ),
+  ...tuningConfig(),
+})
+
+/**
+ * `layerSentinel` with its options from a `Config` for each (Effect's `Config.Wrap` convention).
+ *
+ * @example
+ * ```ts
+ * import { Config } from "effect"
+ * import { RedisCache } from "effect-provider-cache/redis"
+ *
+ * const CacheLive = RedisCache.layerSentinelConfig({
+ *   sentinels: Config.succeed([{ host: "10.0.0.1", port: 26379 }]),
+ *   name: Config.string("CACHE_SENTINEL_GROUP"),
+ * })
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerSentinelConfig = (
+  options: Config.Config.Wrap<RedisSentinelOptions>,
+): Layer.Layer<Cache, ConfigError.ConfigError | CacheError> =>
+  Layer.unwrapEffect(Effect.map(Config.unwrap(options), layerSentinel))
+
+/**
+ * `layerSentinel` with its options read from the documented environment variables (`sentinelConfig`).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Cache } from "effect-provider-cache"
+ * import { RedisCache } from "effect-provider-cache/redis"
+ *
+ * const program = Effect.flatMap(Cache, (cache) => cache.get("k"))
+ * Effect.runPromise(program.pipe(Effect.provide(RedisCache.layerSentinelFromEnv)))
+ * ```
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerSentinelFromEnv: Layer.Layer<Cache, ConfigError.ConfigError | CacheError> =
+  layerSentinelConfig(sentinelConfig)

@@ -51,6 +51,12 @@ export interface WriteBatcherOptions {
   /** Counts a batch as pending on `node`; a failure when the node has too many unanswered commands. */
   readonly admit: (node: string) => BackendFailure | undefined
   readonly leave: (node: string) => void
+  /**
+   * Called when an operation of a batch sent to `node` was refused with `READONLY`: the node is a replica
+   * now. The refusal arrives as an element of the script's reply, which ioredis's `reconnectOnError` never
+   * sees, so the connection must be replaced from here.
+   */
+  readonly demoted: (node: string) => void
   readonly timeoutMs: number
   readonly maxBatch: number
   /** Pending writes that are sent without waiting for the end of the scheduler round. */
@@ -115,10 +121,12 @@ export const makeWriteBatcher = (options: WriteBatcherOptions) => {
         // An operation refused for a reason that means the node is unwell (READONLY after a failover)
         // counts against it; one refused for its own reason (WRONGTYPE) does not.
         let outage: BackendFailure | undefined
+        let demoted = false
         for (let i = 0; i < batch.length; i++) {
           const reply = results[i]
           const waiter = batch[i]!
           if (reply instanceof Error) {
+            if (reply.message.startsWith("READONLY")) demoted = true
             const failure = options.classify(reply)
             if (outage === undefined && isOutage(failure)) outage = failure
             waiter.resume(Exit.fail(failure))
@@ -127,6 +135,7 @@ export const makeWriteBatcher = (options: WriteBatcherOptions) => {
           }
         }
         breaker.record(permit, outage)
+        if (demoted) options.demoted(node)
       },
       (error: unknown) => {
         if (settled) return

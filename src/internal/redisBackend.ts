@@ -130,7 +130,7 @@ export const classifier =
       return { reason: "Connection", detail, cause: new Error(detail) }
     }
     if (firstLine.startsWith(Scripts.DEADLINE_ERROR)) return { reason: "Timeout", detail: firstLine }
-    if (/^(NOAUTH|WRONGPASS|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOPERM)/.test(firstLine)) {
+    if (/^(NOAUTH|WRONGPASS|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOPERM|READONLY)/.test(firstLine)) {
       return { reason: "Connection", detail: firstLine, cause: new Error(firstLine) }
     }
     const detail = firstLine.includes("not an integer")
@@ -302,6 +302,12 @@ export const makeRedisBackend = (
       breakerOf,
       admit,
       leave,
+      // As ioredis's reconnectOnError does for a READONLY reply: drop the connection (a Sentinel client
+      // asks the sentinels for the new master), once per connection.
+      demoted: (node) => {
+        const connection = topology.node(node)
+        if (connection?.status === "ready") connection.disconnect(true)
+      },
       timeoutMs,
       maxBatch: 512,
       eagerBatch: 64,

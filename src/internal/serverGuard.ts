@@ -86,6 +86,9 @@ export const watchServer = <C extends Redis>(client: C): C => {
   client.on("error", (error: unknown) => {
     const command = (error as { command?: { name?: unknown } } | null)?.command
     if (!(error instanceof Error) || error.name !== "ReplyError" || command?.name !== "select") return
+    // A SELECT refused for want of authentication says nothing about the database: that failure is the
+    // connection's (WRONGPASS on AUTH came first), reported as Connection.
+    if (/^(NOAUTH|WRONGPASS)/.test(error.message)) return
     selectProblem = `database ${client.options.db} cannot be selected: ${error.message.replace(/^ERR /, "")}`
     // At once: ioredis is about to call the connection ready, on DB 0.
     settle(selectProblem)
