@@ -208,7 +208,9 @@ const acquireClient = <C extends Redis | Cluster>(
       yield* Effect.logWarning(
         unreachable
           ? "Redis is not reachable at startup; the cache fails fast and keeps reconnecting"
-          : "Redis refused the connection at startup; the cache fails fast and keeps reconnecting",
+          : reason.startsWith("LOADING")
+            ? "Redis is still loading its dataset at startup; the cache fails fast until it is ready"
+            : "Redis refused the connection at startup; the cache fails fast and keeps reconnecting",
       ).pipe(Effect.annotateLogs({ reason }))
     }
     return client

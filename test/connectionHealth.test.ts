@@ -11,6 +11,7 @@ import { Context, Duration, Effect, Either, Layer } from "effect"
 import { Redis } from "ioredis"
 import { Cache, type CacheError } from "../src/index.js"
 import { RedisCache } from "../src/redis.js"
+import { startFakeRedisServer } from "./support/fakeRedisServer.js"
 import { captureLogs } from "./support/fixtures.js"
 import { startRedisServer } from "./support/redisServer.js"
 import { startProxy, startSilentPeer } from "./support/tcpProxy.js"
@@ -230,6 +231,28 @@ describe("errors and logs name the real cause", () => {
         expect(text).not.toContain("wrong-password-456")
         expect(text).not.toContain("right-password-123")
       }
+    }).pipe(Effect.scoped),
+  )
+
+  it.live("a Redis still loading its dataset: LOADING in the startup warning and the error detail", () =>
+    Effect.gen(function* () {
+      const fake = yield* Effect.acquireRelease(
+        Effect.promise(() => startFakeRedisServer({ version: "7.0.15", loading: true })),
+        (f) => Effect.promise(() => f.stop()),
+      )
+      const logs = captureLogs()
+      const cache = yield* buildCache(
+        RedisCache.layer({ url: `redis://127.0.0.1:${fake.port}`, ...tuning }).pipe(
+          Layer.provide(logs.layer),
+        ),
+      )
+      const warning = logs.entries.find((e) => e.level === "WARN")
+      expect(warning?.message).toContain("loading its dataset")
+      expect(String(warning?.annotations.reason)).toContain("LOADING")
+      const error = yield* Effect.flip(cache.get("k"))
+      expect(error.reason).toBe("Connection")
+      expect(error.detail).toContain("LOADING")
+      expect(error.detail).not.toMatch(/Stream isn't writeable|enableOfflineQueue/)
     }).pipe(Effect.scoped),
   )
 

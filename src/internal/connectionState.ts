@@ -53,19 +53,38 @@ export const trackConnection = (
   client.on("ready", () => {
     lastError = undefined
   })
-  // A server that turns a connection away (`max number of clients reached`) writes one error reply and
-  // closes: ioredis matches that reply to a handshake command whose error it discards, or loses it to the
-  // EPIPE of its next write. Read it here, as the first bytes of the connection.
+  // What the server says during the handshake, which ioredis does not pass on:
+  // - a server that turns a connection away (`max number of clients reached`) writes one error reply and
+  //   closes: ioredis matches it to a handshake command whose error it discards, or loses it to the EPIPE of
+  //   its next write;
+  // - a server still loading its dataset answers the ready check's INFO with `loading:1`, and ioredis waits
+  //   quietly (commands meanwhile fail with "Stream isn't writeable").
+  // Read here, from the connection's bytes until it is ready.
   client.on("connect", () => {
     fromServer = false
     const stream = (client as unknown as { stream?: NodeJS.ReadableStream }).stream
-    stream?.once("data", (chunk: Buffer | string) => {
+    if (stream === undefined) return
+    let first = true
+    const onData = (chunk: Buffer | string) => {
       const text = String(chunk)
-      if (!text.startsWith("-")) return
-      const end = text.indexOf("\r")
-      lastError = describeConnectionError(scrub(text.slice(1, end === -1 ? undefined : end)))
-      fromServer = true
-    })
+      if (first && text.startsWith("-")) {
+        const end = text.indexOf("\r")
+        lastError = describeConnectionError(scrub(text.slice(1, end === -1 ? undefined : end)))
+        fromServer = true
+      } else if (text.includes("\r\nloading:1\r\n")) {
+        lastError = "LOADING Redis is loading the dataset in memory"
+        fromServer = true
+      }
+      first = false
+    }
+    stream.on("data", onData)
+    const stop = () => {
+      stream.removeListener("data", onData)
+      client.removeListener("ready", stop)
+      client.removeListener("close", stop)
+    }
+    client.once("ready", stop)
+    client.once("close", stop)
   })
   const state: ConnectionState = {
     lastError: () => lastError,

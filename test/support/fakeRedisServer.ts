@@ -40,11 +40,13 @@ const parseCommands = (buffer: Buffer): [Array<Array<string>>, Buffer] => {
   return [commands, buffer.subarray(offset)]
 }
 
-const reply = (args: ReadonlyArray<string>, version: string): string => {
+const reply = (args: ReadonlyArray<string>, version: string, loading: boolean): string => {
   switch (args[0]?.toUpperCase()) {
     case "INFO":
       return bulk(
-        `# Server\r\nredis_version:${version}\r\nredis_mode:standalone\r\n\r\n# Persistence\r\nloading:0\r\n`,
+        `# Server\r\nredis_version:${version}\r\nredis_mode:standalone\r\n\r\n# Persistence\r\nloading:${
+          loading ? "1\r\nloading_eta_seconds:30" : "0"
+        }\r\n`,
       )
     case "PING":
       return "+PONG\r\n"
@@ -66,6 +68,8 @@ const reply = (args: ReadonlyArray<string>, version: string): string => {
 export const startFakeRedisServer = (options: {
   readonly version: string
   readonly port?: number
+  /** Answer INFO as a Redis still loading its dataset (ioredis's ready check then waits). */
+  readonly loading?: boolean
 }): Promise<FakeRedisServer> =>
   new Promise((resolve, reject) => {
     const commands: Array<Array<string>> = []
@@ -80,7 +84,7 @@ export const startFakeRedisServer = (options: {
         pending = rest
         for (const args of complete) {
           commands.push(args)
-          socket.write(reply(args, options.version))
+          socket.write(reply(args, options.version, options.loading === true))
           if (args[0]?.toUpperCase() === "QUIT") socket.end()
         }
       })
