@@ -123,17 +123,27 @@ step("(b) node: require() of the package (require(esm), Node >= 20.19)", () => {
   return run("node", ["cjs.cjs"], consumer).trim()
 })
 
-step(`(c) install ${TYPESCRIPT}, @types/node and the adapters' optional peers`, () => {
-  const peers = Object.entries(pkg.peerDependencies)
-    .filter(([name]) => name !== "effect")
-    .map(([name, range]) => `${name}@${range}`)
-  run(
-    "npm",
-    ["install", "--no-audit", "--no-fund", "--save-dev", TYPESCRIPT, "@types/node@^20", ...peers],
-    consumer,
-  )
-  return `typescript ${JSON.parse(readFileSync(join(consumer, "node_modules/typescript/package.json"), "utf8")).version}; ${peers.join(", ")}`
-})
+step(
+  `(c) install ${TYPESCRIPT}, @types/node, the adapters' optional peers and the README's OpenTelemetry packages`,
+  () => {
+    // The README's OpenTelemetry example imports these too, at the versions this repository tests with.
+    const readmeExtras = [
+      "@effect/opentelemetry",
+      "@opentelemetry/sdk-metrics",
+      "@opentelemetry/sdk-trace-base",
+    ]
+    const peers = Object.entries(pkg.peerDependencies)
+      .filter(([name]) => name !== "effect")
+      .map(([name, range]) => `${name}@${range}`)
+      .concat(readmeExtras.map((name) => `${name}@${pkg.devDependencies[name]}`))
+    run(
+      "npm",
+      ["install", "--no-audit", "--no-fund", "--save-dev", TYPESCRIPT, "@types/node@^20", ...peers],
+      consumer,
+    )
+    return `typescript ${JSON.parse(readFileSync(join(consumer, "node_modules/typescript/package.json"), "utf8")).version}; ${peers.join(", ")}`
+  },
+)
 
 const blocks = writeTsBlocks(join(repo, "README.md"), join(consumer, "readme"))
 for (const moduleResolution of ["NodeNext", "Bundler"]) {

@@ -21,6 +21,10 @@ export interface MemoryCacheOptions {
   readonly keyPrefix?: string | undefined
   /** Wrap every operation in a span. Default: false (see `RedisCacheOptions.spans`). */
   readonly spans?: boolean | undefined
+  /** The `cache` label of this cache's metrics (`CacheMetrics`). Default `"memory"`. */
+  readonly name?: string | undefined
+  /** Record `CacheMetrics` for every operation. Default true. */
+  readonly metrics?: boolean | undefined
   /**
    * How often expired entries that nobody reads are swept from memory. Expiry itself is exact at every read;
    * this only bounds memory. Default: 1 second.
@@ -150,7 +154,7 @@ export const make = (options: MemoryCacheOptions = {}): Effect.Effect<Cache.Serv
       flushAll: Effect.sync(() => store.clear()),
       ping: Effect.succeed(true),
     }
-    return makeCache(backend, options)
+    return makeCache(backend, { ...options, name: options.name ?? "memory" })
   })
 
 /**

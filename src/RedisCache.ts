@@ -87,6 +87,13 @@ export interface RedisCacheOptions {
    * a GET. The domain services (ProviderConnectionCache, CacheAside, …) always have spans.
    */
   readonly spans?: boolean | undefined
+  /** The `cache` label of this cache's metrics (`CacheMetrics`). Default `"redis"`. */
+  readonly name?: string | undefined
+  /**
+   * Record `CacheMetrics` (latency histogram, errors by reason, hits and misses) for every operation.
+   * Default true.
+   */
+  readonly metrics?: boolean | undefined
   /** Extra TLS options (e.g. `ca`) for `rediss://` URLs. */
   readonly tls?: ConnectionOptions | undefined
 }
@@ -337,7 +344,7 @@ export const make = (
     const backend = yield* makeRedisBackend(client, tuning(options), makeSecretScrubber(options.url), {
       refusal: guard.refusal,
     })
-    return makeCache(backend, options)
+    return makeCache(backend, { ...options, name: options.name ?? "redis" })
   })
 
 /**
@@ -607,7 +614,7 @@ export const makeCluster = (
       makePasswordScrubber(options.password),
       { topology: clusterNodes(cluster) },
     )
-    return makeCache(backend, options)
+    return makeCache(backend, { ...options, name: options.name ?? "redis" })
   })
 
 /**
@@ -835,7 +842,7 @@ export const makeSentinel = (
     const backend = yield* makeRedisBackend(client, tuning(options), sentinelScrubber(options), {
       refusal: guard.refusal,
     })
-    return makeCache(backend, options)
+    return makeCache(backend, { ...options, name: options.name ?? "redis" })
   })
 
 /** Fails when the sentinel options cannot work: no sentinel, an empty name, a port out of range, bad tuning. */

@@ -28,6 +28,14 @@ export {
  */
 export { CacheAside, type CacheAsideOptions, type CacheAsideService } from "./CacheAside.js"
 /**
+ * The metrics every `Cache` layer records: latency, errors by reason, hits and misses, by cache and
+ * operation.
+ *
+ * @since 0.2.0
+ * @category metrics
+ */
+export * as CacheMetrics from "./CacheMetrics.js"
+/**
  * Hit, miss and error counters (Effect `Metric`) by namespace.
  *
  * @since 0.1.0

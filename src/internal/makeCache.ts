@@ -12,6 +12,7 @@ import {
   type SetManyEntry,
   type SetOptions,
 } from "../Cache.js"
+import { instrument } from "../CacheMetrics.js"
 import {
   decodeJson,
   encodeJson,
@@ -90,6 +91,10 @@ export interface FrontOptions {
    * an in-memory GET and a good part of a Redis round trip. The domain services always have spans.
    */
   readonly spans?: boolean | undefined
+  /** The `cache` label of this cache's metrics (`CacheMetrics`). Default `"default"`. */
+  readonly name?: string | undefined
+  /** Record `CacheMetrics` for every operation. Default true. */
+  readonly metrics?: boolean | undefined
 }
 
 // Internal errors are built from values we produced ourselves: skip Schema validation (~50 µs each).
@@ -292,7 +297,7 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
     return write.pipe(Effect.mapError(contextualize("setMany")), span("Cache.setMany"))
   }
 
-  return Cache.of({
+  const service: Cache.Service = {
     get,
     getJson,
     set,
@@ -309,5 +314,45 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
     countPattern,
     getMany,
     setMany,
-  })
+  }
+  return Cache.of(options.metrics === false ? service : withMetrics(service, options.name ?? "default"))
+}
+
+/** Every operation of `service`, recording `CacheMetrics` under the cache's name. */
+const withMetrics = (service: Cache.Service, name: string): Cache.Service => {
+  const of = (operation: string) => instrument(name, operation)
+  const get = of("get")
+  const getJson = of("getJson")
+  const getMany = of("getMany")
+  const set = of("set")
+  const setJson = of("setJson")
+  const del = of("delete")
+  const exists = of("exists")
+  const expire = of("expire")
+  const ttl = of("ttl")
+  const increment = of("increment")
+  const decrement = of("decrement")
+  const flush = of("flush")
+  const ping = of("ping")
+  const deletePattern = of("deletePattern")
+  const countPattern = of("countPattern")
+  const setMany = of("setMany")
+  return {
+    get: (key) => get.lookup(service.get(key)),
+    getJson: (key) => getJson.lookup(service.getJson(key)),
+    getMany: (keys) => getMany.lookupMany(service.getMany(keys)),
+    set: (key, value, options) => set.timed(service.set(key, value, options)),
+    setJson: (key, value, options) => setJson.timed(service.setJson(key, value, options)),
+    delete: (key) => del.timed(service.delete(key)),
+    exists: (key) => exists.timed(service.exists(key)),
+    expire: (key, ttlInput) => expire.timed(service.expire(key, ttlInput)),
+    ttl: (key) => ttl.timed(service.ttl(key)),
+    increment: (key, amount, options) => increment.timed(service.increment(key, amount, options)),
+    decrement: (key, amount, options) => decrement.timed(service.decrement(key, amount, options)),
+    flush: flush.timed(service.flush),
+    ping: ping.timed(service.ping),
+    deletePattern: (pattern) => deletePattern.timed(service.deletePattern(pattern)),
+    countPattern: (pattern) => countPattern.timed(service.countPattern(pattern)),
+    setMany: (entries, options) => setMany.timed(service.setMany(entries, options)),
+  }
 }
