@@ -9,6 +9,7 @@
  * | `cache_operation_duration_ms` | histogram (0.05 ms to ~3 s, exponential) | `cache`, `operation` |
  * | `cache_operation_errors_total` | counter | `cache`, `operation`, `reason` |
  * | `cache_lookups_total` | counter (`getMany`: one per key) | `cache`, `operation`, `result` (`hit`, `miss`) |
+| `cache_local_lookups_total` | counter (`RedisCache` with `localCache`: one per key read) | `cache`, `result` (`hit`, `miss`) |
  *
  * The domain services add `cache_hits_total`, `cache_misses_total` and `cache_errors_total` per
  * `namespace` (see `CacheStats`).
@@ -49,6 +50,31 @@ export const operationErrors = Metric.counter("cache_operation_errors_total", {
 export const lookups = Metric.counter("cache_lookups_total", {
   description: "Cache reads by result (hit or miss)",
 })
+
+/**
+ * Keys that `get`, `getJson` and `getMany` of a `RedisCache` with `localCache` looked up in the local tier:
+ * `hit` when the local tier answered, `miss` when the read went to Redis (whatever Redis then answered: that
+ * shows in `cache_lookups_total`).
+ *
+ * @since 0.2.0
+ * @category metrics
+ */
+export const localLookups = Metric.counter("cache_local_lookups_total", {
+  description: "Keys looked up in the local tier of a Redis cache, by result (hit or miss)",
+})
+
+/**
+ * Counts one local-tier lookup of a named cache: `true` for a hit.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
+export const instrumentLocal = (cache: string): ((hit: boolean) => void) => {
+  const hits = Metric.tagged(localLookups, "cache", cache).pipe(Metric.tagged("result", "hit"))
+  const misses = Metric.tagged(localLookups, "cache", cache).pipe(Metric.tagged("result", "miss"))
+  const noTags: ReadonlyArray<MetricLabel.MetricLabel> = []
+  return (hit) => (hit ? hits : misses).unsafeUpdate(1, noTags)
+}
 
 /**
  * Records the metrics of one operation of a named cache. Built once per operation, so the hot path only

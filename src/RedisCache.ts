@@ -21,9 +21,15 @@ import {
 } from "effect"
 import { Cluster, Redis, type RedisOptions } from "ioredis"
 import { Cache, type CacheError } from "./Cache.js"
+import { instrumentLocal } from "./CacheMetrics.js"
 import { trackConnection } from "./internal/connectionState.js"
 import { cacheError, makeCache } from "./internal/makeCache.js"
-import { clusterNodes, makeRedisBackend, type RedisTuning } from "./internal/redisBackend.js"
+import {
+  clusterNodes,
+  type LocalCacheTuning,
+  makeRedisBackend,
+  type RedisTuning,
+} from "./internal/redisBackend.js"
 import {
   durationProblem,
   MAX_TIMER_MS,
@@ -96,6 +102,43 @@ export interface RedisCacheOptions {
   readonly metrics?: boolean | undefined
   /** Extra TLS options (e.g. `ca`) for `rediss://` URLs. */
   readonly tls?: ConnectionOptions | undefined
+  /**
+   * Keep the values `get`, `getJson` and `getMany` read in a bounded in-process tier, kept coherent by Redis
+   * itself (`CLIENT TRACKING`): a write to a cached key by any client, its expiry or eviction, or a FLUSHDB
+   * removes it from the tier of every process that has it. Default: off (every read goes to Redis). See
+   * `LocalCacheOptions` and the README's "Local tier".
+   */
+  readonly localCache?: LocalCacheOptions | undefined
+}
+
+/**
+ * The local tier of a Redis cache (`RedisCacheOptions.localCache`).
+ *
+ * @example
+ * ```ts
+ * import { RedisCache } from "effect-provider-cache/redis"
+ *
+ * const CacheLive = RedisCache.layer({ localCache: { maxEntries: 10_000, ttl: "1 minute" } })
+ * ```
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface LocalCacheOptions {
+  /**
+   * The most entries kept, a positive integer; required. One entry per key read (a key Redis did not have
+   * is kept too, as a miss). Past it, the least recently read entry is dropped (exact LRU). It counts
+   * entries, not bytes: memory is about `maxEntries` × (key + value + ~150 bytes).
+   */
+  readonly maxEntries: number
+  /**
+   * How long an entry may be served after it was read from Redis, at most. Default: no limit of its own;
+   * an entry is then dropped only when Redis invalidates it, when the key's Redis ttl runs out (never served
+   * past it, whether or not given here), when LRU evicts it, or when its node's tracking is lost. A bound
+   * here limits what a lost invalidation could cost; Redis's guarantees make that loss detectable, so it
+   * is not needed for correctness.
+   */
+  readonly ttl?: Duration.DurationInput | undefined
 }
 
 /** The defaults, in one place for the README and the Config variant. */
@@ -277,7 +320,30 @@ const tuningProblem = (options: RedisCacheOptions): string | undefined => {
     const problem = value === undefined ? undefined : positiveIntegerProblem(value)
     if (problem !== undefined) return `option ${name} ${problem}`
   }
+  const local = options.localCache
+  if (local !== undefined) {
+    const problem = positiveIntegerProblem(local.maxEntries)
+    if (problem !== undefined) return `option localCache.maxEntries ${problem}`
+    if (local.ttl !== undefined) {
+      const decoded = Duration.decodeUnknown(local.ttl)
+      if (Option.isNone(decoded) || !(Duration.toMillis(decoded.value) > 0)) {
+        return "option localCache.ttl must be a positive duration"
+      }
+    }
+  }
   return undefined
+}
+
+/** The local tier's settings, or undefined when it is off; the options are checked. */
+const localCacheTuning = (options: RedisCacheOptions): LocalCacheTuning | undefined => {
+  const local = options.localCache
+  if (local === undefined) return undefined
+  return {
+    maxEntries: local.maxEntries,
+    ttlMs: local.ttl === undefined ? undefined : Duration.toMillis(Duration.decode(local.ttl)),
+    maxReconnectDelayMs: millis(options.maxReconnectDelay, defaults.maxReconnectDelayMs),
+    onLookup: options.metrics === false ? undefined : instrumentLocal(options.name ?? "redis"),
+  }
 }
 
 const invalidOption = (detail: string) =>
@@ -343,6 +409,7 @@ export const make = (
     yield* logServerChecks(guard.onChange)
     const backend = yield* makeRedisBackend(client, tuning(options), makeSecretScrubber(options.url), {
       refusal: guard.refusal,
+      localCache: localCacheTuning(options),
     })
     return makeCache(backend, { ...options, name: options.name ?? "redis" })
   })
@@ -380,6 +447,8 @@ export const layer = (options: RedisCacheOptions = {}): Layer.Layer<Cache, Cache
  * | `REDIS_MAX_RECONNECT_DELAY` (ms) | 500 |
  * | `REDIS_BREAKER_THRESHOLD` | 5 |
  * | `REDIS_BREAKER_COOLDOWN` (ms) | 1000 |
+ * | `REDIS_LOCAL_CACHE_MAX_ENTRIES` | none: no local tier (`localCache.maxEntries`) |
+ * | `REDIS_LOCAL_CACHE_TTL` (ms) | none (`localCache.ttl`; needs `REDIS_LOCAL_CACHE_MAX_ENTRIES`) |
  *
  * A value that cannot work is a `ConfigError` naming the variable, never its value: a `REDIS_URL` that is not
  * a `redis://` or `rediss://` URL with a host (see `RedisCacheOptions.url`), a millisecond value that is not
@@ -429,7 +498,41 @@ function tuningConfig() {
       }),
       Config.withDefault(defaults.maxPendingCommands),
     ),
+    localCache: localCacheConfig(),
   }
+}
+
+/** `REDIS_LOCAL_CACHE_MAX_ENTRIES` and `REDIS_LOCAL_CACHE_TTL`; unset: no local tier. */
+function localCacheConfig(): Config.Config<LocalCacheOptions | undefined> {
+  const maxEntries = Config.integer("REDIS_LOCAL_CACHE_MAX_ENTRIES").pipe(
+    Config.validate({
+      message: "REDIS_LOCAL_CACHE_MAX_ENTRIES must be a positive integer",
+      validation: (n) => n > 0,
+    }),
+    Config.option,
+  )
+  const ttl = Config.integer("REDIS_LOCAL_CACHE_TTL").pipe(
+    Config.validate({
+      message: "REDIS_LOCAL_CACHE_TTL must be a positive whole number of milliseconds",
+      validation: (n) => n > 0,
+    }),
+    Config.map(Duration.millis),
+    Config.option,
+  )
+  return Config.all([maxEntries, ttl]).pipe(
+    Config.mapOrFail(([entries, ttlMs]) =>
+      Option.isNone(entries)
+        ? Option.isSome(ttlMs)
+          ? Either.left(
+              ConfigError.InvalidData(
+                ["REDIS_LOCAL_CACHE_TTL"],
+                "REDIS_LOCAL_CACHE_TTL is set but REDIS_LOCAL_CACHE_MAX_ENTRIES is not: the local tier is off without it",
+              ),
+            )
+          : Either.right(undefined)
+        : Either.right({ maxEntries: entries.value, ttl: Option.getOrUndefined(ttlMs) }),
+    ),
+  )
 }
 
 /** A Redis URL from `name`: unset or empty means the default; a malformed one fails without showing it. */
@@ -612,7 +715,7 @@ export const makeCluster = (
       cluster,
       tuning(options),
       makePasswordScrubber(options.password),
-      { topology: clusterNodes(cluster) },
+      { topology: clusterNodes(cluster), localCache: localCacheTuning(options) },
     )
     return makeCache(backend, { ...options, name: options.name ?? "redis" })
   })
@@ -841,6 +944,7 @@ export const makeSentinel = (
     yield* logServerChecks(guard.onChange)
     const backend = yield* makeRedisBackend(client, tuning(options), sentinelScrubber(options), {
       refusal: guard.refusal,
+      localCache: localCacheTuning(options),
     })
     return makeCache(backend, { ...options, name: options.name ?? "redis" })
   })

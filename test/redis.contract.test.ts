@@ -15,3 +15,13 @@ cacheContract(
   RedisCache.layer({ url: redisUrl(0), keyPrefix: uniquePrefix("contract") }),
   options,
 )
+
+// The same contract with the local tier on: it must not change what any operation returns. Database 3 is this
+// run's own (its flush is FLUSHDB there).
+const local = { localCache: { maxEntries: 1_000 } }
+cacheContract("RedisCache with a local tier", RedisCache.layer({ url: redisUrl(3), ...local }), options)
+cacheContract(
+  "RedisCache with a local tier and a key prefix",
+  RedisCache.layer({ url: redisUrl(0), keyPrefix: uniquePrefix("contract-local"), ...local }),
+  options,
+)

@@ -15,9 +15,11 @@ import { makeEncodedScript, mget } from "./encodedScript.js"
 import { makeGetBatcher } from "./GetBatcher.js"
 import { NOT_AN_INTEGER, WOULD_OVERFLOW } from "./integer.js"
 import { groupBySlot, keySlot } from "./keySlot.js"
+import { type LocalTier, makeLocalTier } from "./localTier.js"
 import type { Backend, BackendFailure } from "./makeCache.js"
 import * as Scripts from "./scripts.js"
 import { makeServerClock, type ServerClock } from "./serverClock.js"
+import { makeTracking, type Tracking } from "./tracking.js"
 import { makeWriteBatcher } from "./WriteBatcher.js"
 
 export interface RedisTuning {
@@ -26,6 +28,15 @@ export interface RedisTuning {
   readonly breakerCooldownMs: number
   /** Commands sent to one node and not yet answered; more fail at once with `Connection`. */
   readonly maxPendingCommands: number
+}
+
+/** The local tier's settings (`localCache`), resolved. */
+export interface LocalCacheTuning {
+  readonly maxEntries: number
+  readonly ttlMs: number | undefined
+  readonly maxReconnectDelayMs: number
+  /** Called for each key a read looks up in the local tier: `true` for a hit. */
+  readonly onLookup?: ((hit: boolean) => void) | undefined
 }
 
 /** Where keys live: which may share a multi-key command, and which nodes a SCAN must visit. */
@@ -150,6 +161,8 @@ export const makeRedisBackend = (
     readonly topology?: Topology | undefined
     /** Why every operation must fail now (a database or version the connection cannot use), if so. */
     readonly refusal?: (() => BackendFailure | undefined) | undefined
+    /** Turns the local tier on (localTier.ts, tracking.ts). */
+    readonly localCache?: LocalCacheTuning | undefined
   } = {},
 ): Effect.Effect<Backend, never, Scope.Scope> =>
   Effect.gen(function* () {
@@ -176,11 +189,14 @@ export const makeRedisBackend = (
           },
           Date.now,
         )
+        if (local !== undefined) breaker = suspectOnOutage(breaker, () => local.tracking.suspect(node))
         breakers.set(node, breaker)
       }
       return breaker
     }
     const breakerFor = (key: string | undefined) => breakerOf(nodeIdOf(key))
+    const local =
+      extra.localCache === undefined ? undefined : yield* makeLocal(extra.localCache, topology, timeoutMs)
     yield* followConnection(client, topology, {
       // The connection is ready again: no need to wait out a cool-down to find that out.
       ready: (node) => {
@@ -280,8 +296,36 @@ export const makeRedisBackend = (
     const deadline = (key: string | undefined) => clockFor(nodeIdOf(key)).deadline(timeoutMs)
     const deadlineOn = (node: Redis) => clockFor(topology.idOf(node)).deadline(timeoutMs)
 
+    /**
+     * MGET, or with the local tier on a node that tracks: the values and their PTTLs in one read-only script
+     * (Redis tracks keys read inside scripts), stored in the tier if nothing invalidated them meanwhile.
+     */
+    const read =
+      local === undefined
+        ? (keys: ReadonlyArray<string>) => mget(client, keys)
+        : (keys: ReadonlyArray<string>): Promise<Array<string | null>> => {
+            const node = nodeIdOf(keys[0])
+            local.tracking.ensure(node)
+            const ticket = local.tier.beginRead(node, keys)
+            if (ticket === undefined) return mget(client, keys)
+            return (readWithTtl(client, keys, []) as Promise<Array<string | number | null>>).then(
+              (reply) => {
+                const values = reply.slice(0, keys.length) as Array<string | null>
+                // Served by another node than the ticket's (a MOVED followed meanwhile): not tracked there.
+                if (nodeIdOf(keys[0]) === node) {
+                  local.tier.endRead(ticket, keys, values, reply.slice(keys.length) as Array<number>)
+                } else local.tier.abortRead(keys)
+                return values
+              },
+              (error: unknown) => {
+                local.tier.abortRead(keys)
+                throw error
+              },
+            )
+          }
+
     const batcher = makeGetBatcher({
-      mget: (keys) => mget(client, keys),
+      mget: read,
       group: topology.group,
       classify,
       breakerFor,
@@ -375,24 +419,26 @@ export const makeRedisBackend = (
       return counted
     }
 
+    const getMany: Backend["getMany"] = (keys) =>
+      keys.length <= MGET_CHUNK && topology.masters().length === 1
+        ? call(() => mget(client, keys), keys[0])
+        : callSteps(async () => {
+            const values: Array<string | null> = new Array(keys.length).fill(null)
+            await inGroups(keys, MGET_CHUNK, async (indices) => {
+              const found = await mget(
+                client,
+                indices.map((i) => keys[i]!),
+              )
+              indices.forEach((index, j) => {
+                values[index] = found[j] ?? null
+              })
+            })
+            return values
+          })
+
     const backend: Backend = {
       get: batcher.get,
-      getMany: (keys) =>
-        keys.length <= MGET_CHUNK && topology.masters().length === 1
-          ? call(() => mget(client, keys), keys[0])
-          : callSteps(async () => {
-              const values: Array<string | null> = new Array(keys.length).fill(null)
-              await inGroups(keys, MGET_CHUNK, async (indices) => {
-                const found = await mget(
-                  client,
-                  indices.map((i) => keys[i]!),
-                )
-                indices.forEach((index, j) => {
-                  values[index] = found[j] ?? null
-                })
-              })
-              return values
-            }),
+      getMany,
       set: (key, value, ttlMs) =>
         writer.write({ key, args: ["s", value, ttlMs === undefined ? "" : String(ttlMs)], decode: ignore }),
       setMany: (entries, ttlMs) =>
@@ -455,7 +501,113 @@ export const makeRedisBackend = (
         (reply) => reply === "PONG",
       ),
     }
-    return backend
+    return local === undefined ? backend : withLocalTier(backend, local.tier, read, inGroups, callSteps)
+  })
+
+/** A breaker that also reports every connection failure or timeout it is told of to `onOutage`. */
+const suspectOnOutage = (breaker: CircuitBreaker, onOutage: () => void): CircuitBreaker => ({
+  ...breaker,
+  record: (permit, failure) => {
+    if (failure !== undefined && (failure.reason === "Connection" || failure.reason === "Timeout")) onOutage()
+    breaker.record(permit, failure)
+  },
+})
+
+/**
+ * The backend with the local tier in front of its reads: `get` and `getMany` answer from the tier when they
+ * can, and every write drops the keys it touches from the tier when it is sent and again when it settles, so
+ * that a read sent before the write whose reply lands in between is not kept (read-your-writes).
+ */
+const withLocalTier = (
+  backend: Backend,
+  tier: LocalTier,
+  read: (keys: ReadonlyArray<string>) => Promise<Array<string | null>>,
+  inGroups: <A>(
+    keys: ReadonlyArray<string>,
+    chunk: number,
+    run: (indices: ReadonlyArray<number>) => Promise<A>,
+  ) => Promise<Array<A>>,
+  callSteps: <A>(run: () => Promise<A>, key?: string) => Effect.Effect<A, BackendFailure>,
+): Backend => {
+  const writing =
+    <Args extends ReadonlyArray<unknown>, A>(
+      keysOf: (...args: Args) => Iterable<string>,
+      write: (...args: Args) => Effect.Effect<A, BackendFailure>,
+    ) =>
+    (...args: Args): Effect.Effect<A, BackendFailure> =>
+      Effect.suspend(() => {
+        tier.invalidate(keysOf(...args))
+        return Effect.onExit(write(...args), () => Effect.sync(() => tier.invalidate(keysOf(...args))))
+      })
+  const writingAll = <A>(write: Effect.Effect<A, BackendFailure>): Effect.Effect<A, BackendFailure> =>
+    Effect.suspend(() => {
+      tier.invalidateAll()
+      return Effect.onExit(write, () => Effect.sync(tier.invalidateAll))
+    })
+  const single = (key: string, ..._rest: ReadonlyArray<unknown>) => [key]
+  return {
+    ...backend,
+    get: (key, callerKey) => {
+      const entry = tier.lookup(key)
+      return entry === undefined ? backend.get(key, callerKey) : entry.result
+    },
+    getMany: (keys) => {
+      const values = new Array<string | null>(keys.length)
+      const missing: Array<string> = []
+      const at: Array<number> = []
+      for (let i = 0; i < keys.length; i++) {
+        const entry = tier.lookup(keys[i]!)
+        if (entry === undefined) {
+          missing.push(keys[i]!)
+          at.push(i)
+        } else values[i] = entry.value
+      }
+      if (missing.length === 0) return Effect.succeed(values)
+      return callSteps(async () => {
+        await inGroups(missing, LOCAL_READ_CHUNK, async (indices) => {
+          const found = await read(indices.map((i) => missing[i]!))
+          indices.forEach((index, j) => {
+            values[at[index]!] = found[j] ?? null
+          })
+        })
+        return values
+      }, missing[0])
+    },
+    set: writing(single, backend.set),
+    setMany: writing((entries) => entries.map(([key]) => key), backend.setMany),
+    delete: writing(single, backend.delete),
+    expire: writing(single, backend.expire),
+    incrBy: writing(single, backend.incrBy),
+    deletePattern: (pattern) => writingAll(backend.deletePattern(pattern)),
+    flushAll: writingAll(backend.flushAll),
+  }
+}
+
+/** The read script of the local tier: the values (MGET) then their PTTLs, one reply. */
+const readWithTtl = makeEncodedScript(Scripts.readWithTtl.lua)
+
+/** Keys per read script: its `unpack` must stay under Lua's 8,000-slot C stack. */
+const LOCAL_READ_CHUNK = 1_000
+
+const makeLocal = (tuning: LocalCacheTuning, topology: Topology, timeoutMs: number) =>
+  Effect.gen(function* () {
+    const tier = makeLocalTier({
+      maxEntries: tuning.maxEntries,
+      ttlMs: tuning.ttlMs,
+      now: () => performance.now(),
+      onLookup: tuning.onLookup,
+    })
+    const runtime = yield* Effect.runtime<never>()
+    const tracking: Tracking = yield* makeTracking(tier, topology.node, {
+      timeoutMs,
+      maxReconnectDelayMs: tuning.maxReconnectDelayMs,
+      heartbeatMs: 1_000,
+      warn: (message, node, reason) =>
+        Runtime.runFork(runtime)(
+          Effect.logWarning(message).pipe(Effect.annotateLogs(node === "" ? { reason } : { node, reason })),
+        ),
+    })
+    return { tier, tracking }
   })
 
 /**

@@ -1,0 +1,283 @@
+/**
+ * Keeps Redis's server-assisted client-side caching (`CLIENT TRACKING`) on for the local tier, per node.
+ *
+ * For each node the tier reads from there are two connections:
+ * - the **data connection**: the one the cache's reads already go through (the client itself, or the
+ *   cluster's connection to that master). `CLIENT TRACKING on REDIRECT <id>` is sent on it after every
+ *   (re)connect, since tracking belongs to a connection and a new one starts without it;
+ * - the **invalidation connection**: a connection of our own, named `epc-invalidate-<uuid>`, subscribed to
+ *   `__redis__:invalidate` (RESP2). Redis sends it the keys invalidated by any client's write, expiry or
+ *   eviction, and a null message on FLUSHDB/FLUSHALL. Its id changes on every reconnect, so tracking is
+ *   turned on again, redirected to the new id.
+ *
+ * Before redirecting, the data connection checks with `CLIENT LIST ID <id>` that the client of that id on
+ * its server carries our name: client ids are small counters on every server, and after a failover the two
+ * connections may briefly be on different servers, where `<id>` is somebody else.
+ *
+ * The tier stores nothing for a node until both connections are up and the `CLIENT TRACKING` reply has
+ * arrived, and drops the node's entries when either connection closes, a command to the node times out or
+ * fails for the connection, or the invalidation connection misses a heartbeat: whatever Redis would have sent
+ * meanwhile may be lost. NOLOOP is not used: this process's own writes come back as invalidations too.
+ */
+import { randomUUID } from "node:crypto"
+import { Effect, type Scope } from "effect"
+import type { Redis } from "ioredis"
+import type { LocalTier } from "./localTier.js"
+
+/**
+ * @since 0.2.0
+ * @category internal
+ */
+export interface TrackingOptions {
+  /** Bound of each command of the handshake and of a heartbeat. */
+  readonly timeoutMs: number
+  /** Cap of the invalidation connection's reconnect back-off. */
+  readonly maxReconnectDelayMs: number
+  /** How often the invalidation connection is pinged. */
+  readonly heartbeatMs: number
+  /** A warning when tracking cannot be turned on (e.g. an ACL without CLIENT), once per node until it works. */
+  readonly warn: (message: string, node: string, reason: string) => void
+}
+
+/**
+ * @since 0.2.0
+ * @category internal
+ */
+export interface Tracking {
+  /** Starts tracking `node` if it is not yet; cheap when it is. Call before reading from the node. */
+  readonly ensure: (node: string) => void
+  /** A command to the node timed out or lost its connection: bypass it until tracking is re-established. */
+  readonly suspect: (node: string) => void
+}
+
+const CHANNEL = "__redis__:invalidate"
+
+const within = <A>(promise: Promise<A>, ms: number): Promise<A> =>
+  new Promise<A>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no reply within ${ms} ms`)), ms)
+    promise.then(
+      (value) => {
+        clearTimeout(timer)
+        resolve(value)
+      },
+      (error: unknown) => {
+        clearTimeout(timer)
+        reject(error)
+      },
+    )
+  })
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error)).split("\n")[0]!
+
+/**
+ * Tracks the nodes of `client` for `tier`: `nodeOf` resolves a node id to its current data connection.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
+export const makeTracking = (
+  tier: LocalTier,
+  node: (id: string) => Redis | undefined,
+  options: TrackingOptions,
+): Effect.Effect<Tracking, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const trackers = new Map<string, NodeTracker>()
+    let closed = false
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        closed = true
+        for (const tracker of trackers.values()) tracker.close()
+        trackers.clear()
+      }),
+    )
+    const ensure = (id: string) => {
+      if (closed) return
+      let tracker = trackers.get(id)
+      if (tracker === undefined) {
+        tracker = makeNodeTracker(id, tier, options)
+        trackers.set(id, tracker)
+      }
+      // Cheap for a single node (the same client); in a cluster, a node that reconnects is a new instance.
+      if (!tier.isEnabled(id)) tracker.bind(node(id))
+    }
+    return {
+      ensure,
+      suspect: (id) => trackers.get(id)?.suspect(),
+    }
+  })
+
+interface NodeTracker {
+  readonly bind: (data: Redis | undefined) => void
+  readonly suspect: () => void
+  readonly close: () => void
+}
+
+const makeNodeTracker = (id: string, tier: LocalTier, options: TrackingOptions): NodeTracker => {
+  const name = `epc-invalidate-${randomUUID()}`
+  let data: Redis | undefined
+  let invalidation: Redis | undefined
+  /** The invalidation connection's client id while it is subscribed. */
+  let redirectId: string | undefined
+  /** Bumped on every loss: an attempt that started before one must not enable the node. */
+  let generation = 0
+  let attempting = false
+  let retryTimer: ReturnType<typeof setTimeout> | undefined
+  let retries = 0
+  let warned = false
+  let closed = false
+
+  const lose = () => {
+    generation++
+    tier.disable(id)
+  }
+
+  const onMessage = (_channel: Buffer, message: unknown) => {
+    if (message === null || message === undefined) return tier.invalidateNode(id)
+    if (Array.isArray(message)) tier.invalidate(message.map(String))
+    else tier.invalidate([String(message)])
+  }
+
+  const onDataReady = () => establish()
+  const onDataClose = () => {
+    lose()
+  }
+
+  const scheduleRetry = () => {
+    if (closed || retryTimer !== undefined) return
+    const delay = Math.min(25 * 2 ** Math.min(retries++, 10), options.maxReconnectDelayMs)
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined
+      establish()
+    }, delay)
+    retryTimer.unref()
+  }
+
+  const establish = () => {
+    if (closed || attempting || tier.isEnabled(id)) return
+    const target = data
+    const redirect = redirectId
+    if (target === undefined || target.status !== "ready" || redirect === undefined) return
+    attempting = true
+    const started = generation
+    void (async () => {
+      try {
+        const listed = String(
+          await within(target.call("CLIENT", "LIST", "ID", redirect) as Promise<unknown>, options.timeoutMs),
+        )
+        if (!listed.includes(` name=${name} `)) {
+          // The invalidation connection is on another server (a failover in progress): make it find the
+          // data connection's server again.
+          invalidation?.disconnect(true)
+          throw new Error(`client ${redirect} on this node is not our invalidation connection`)
+        }
+        await within(
+          target.call("CLIENT", "TRACKING", "on", "REDIRECT", redirect) as Promise<unknown>,
+          options.timeoutMs,
+        )
+        if (generation === started && data === target && redirectId === redirect && !closed) {
+          retries = 0
+          warned = false
+          tier.enable(id)
+        }
+      } catch (error) {
+        const reason = messageOf(error)
+        if (!warned && /^(ERR|NOPERM|WRONGPASS|NOAUTH)/.test(reason)) {
+          warned = true
+          options.warn("Redis refused CLIENT TRACKING: the local tier is bypassed on this node", id, reason)
+        }
+        scheduleRetry()
+      } finally {
+        attempting = false
+      }
+      if (!tier.isEnabled(id)) scheduleRetry()
+    })()
+  }
+
+  const connectInvalidation = (from: Redis) => {
+    const connection = from.duplicate({
+      lazyConnect: true,
+      connectionName: name,
+      autoResubscribe: false,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      // A Sentinel client's duplicate finds the master on its own; it must not also drop it on +switch-master
+      // before the data connection does (the name check catches a mismatch either way).
+      failoverDetector: false,
+      retryStrategy: (attempt: number) =>
+        Math.min(25 * 2 ** Math.min(attempt, 10), options.maxReconnectDelayMs),
+    })
+    connection.on("error", () => {})
+    connection.on("messageBuffer", onMessage)
+    connection.on("close", () => {
+      redirectId = undefined
+      lose()
+    })
+    connection.on("ready", () => {
+      void (async () => {
+        try {
+          const clientId = String(await within(connection.client("ID"), options.timeoutMs))
+          await within(connection.subscribe(CHANNEL), options.timeoutMs)
+          if (invalidation !== connection) return
+          redirectId = clientId
+          establish()
+        } catch {
+          if (connection.status === "ready") connection.disconnect(true)
+        }
+      })()
+    })
+    connection.connect().catch(() => {})
+    return connection
+  }
+
+  const heartbeat = setInterval(() => {
+    const connection = invalidation
+    if (connection === undefined || redirectId === undefined || connection.status !== "ready") return
+    within(connection.ping(), options.timeoutMs).catch(() => {
+      // A silent invalidation connection delivers nothing: its node's entries can no longer be trusted.
+      lose()
+      if (invalidation === connection) connection.disconnect(true)
+    })
+  }, options.heartbeatMs)
+  heartbeat.unref()
+
+  const unbind = () => {
+    if (data === undefined) return
+    data.off("ready", onDataReady)
+    data.off("close", onDataClose)
+    data.off("end", onDataClose)
+    data = undefined
+  }
+
+  return {
+    bind: (next) => {
+      if (closed) return
+      if (next !== data) {
+        unbind()
+        lose()
+        data = next
+        if (next !== undefined) {
+          next.on("ready", onDataReady)
+          next.on("close", onDataClose)
+          next.on("end", onDataClose)
+          if (invalidation === undefined) invalidation = connectInvalidation(next)
+        }
+      }
+      establish()
+    },
+    suspect: () => {
+      if (tier.isEnabled(id)) {
+        lose()
+        scheduleRetry()
+      } else if (attempting) generation++
+    },
+    close: () => {
+      closed = true
+      clearInterval(heartbeat)
+      if (retryTimer !== undefined) clearTimeout(retryTimer)
+      unbind()
+      invalidation?.disconnect(false)
+      invalidation = undefined
+      tier.disable(id)
+    },
+  }
+}
