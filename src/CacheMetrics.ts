@@ -16,7 +16,7 @@
  *
  * @since 0.2.0
  */
-import { Effect, Exit, Metric, MetricBoundaries, type MetricLabel, Option } from "effect"
+import { Effect, Exit, Metric, MetricBoundaries, MetricLabel, Option } from "effect"
 import type { CacheError } from "./Cache.js"
 
 /**
@@ -70,11 +70,18 @@ export const localLookups = Metric.counter("cache_local_lookups_total", {
  * @category internal
  */
 export const instrumentLocal = (cache: string): ((hit: boolean) => void) => {
-  const hits = Metric.tagged(localLookups, "cache", cache).pipe(Metric.tagged("result", "hit"))
-  const misses = Metric.tagged(localLookups, "cache", cache).pipe(Metric.tagged("result", "miss"))
-  const noTags: ReadonlyArray<MetricLabel.MetricLabel> = []
-  return (hit) => (hit ? hits : misses).unsafeUpdate(1, noTags)
+  const hit = labels(["cache", cache], ["result", "hit"])
+  const miss = labels(["cache", cache], ["result", "miss"])
+  return (found) => localLookups.unsafeUpdate(1, found ? hit : miss)
 }
+
+/**
+ * One array of labels per series, made once: a metric resolves its series from the array it is given, and
+ * caches that by the array's identity. `Metric.tagged` builds a new array on every update, and resolving it
+ * (hashing a new metric key) cost more than a local-tier hit or a whole batched GET.
+ */
+const labels = (...pairs: ReadonlyArray<readonly [string, string]>): ReadonlyArray<MetricLabel.MetricLabel> =>
+  pairs.map(([key, value]) => MetricLabel.make(key, value))
 
 /**
  * Records the metrics of one operation of a named cache. Built once per operation, so the hot path only
@@ -84,27 +91,17 @@ export const instrumentLocal = (cache: string): ((hit: boolean) => void) => {
  * @category internal
  */
 export const instrument = (cache: string, operation: string) => {
-  const duration = Metric.tagged(operationDuration, "cache", cache).pipe(
-    Metric.tagged("operation", operation),
-  )
-  const errors = Metric.tagged(operationErrors, "cache", cache).pipe(Metric.tagged("operation", operation))
-  const hits = Metric.tagged(lookups, "cache", cache).pipe(
-    Metric.tagged("operation", operation),
-    Metric.tagged("result", "hit"),
-  )
-  const misses = Metric.tagged(lookups, "cache", cache).pipe(
-    Metric.tagged("operation", operation),
-    Metric.tagged("result", "miss"),
-  )
-  const noTags: ReadonlyArray<MetricLabel.MetricLabel> = []
-  const reasonTags = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
+  const operationLabels = labels(["cache", cache], ["operation", operation])
+  const hitLabels = labels(["cache", cache], ["operation", operation], ["result", "hit"])
+  const missLabels = labels(["cache", cache], ["operation", operation], ["result", "miss"])
+  const reasonLabels = new Map<string, ReadonlyArray<MetricLabel.MetricLabel>>()
   const failed = (error: CacheError) => {
-    let extra = reasonTags.get(error.reason)
+    let extra = reasonLabels.get(error.reason)
     if (extra === undefined) {
-      extra = [{ key: "reason", value: error.reason } as MetricLabel.MetricLabel]
-      reasonTags.set(error.reason, extra)
+      extra = labels(["cache", cache], ["operation", operation], ["reason", error.reason])
+      reasonLabels.set(error.reason, extra)
     }
-    errors.unsafeUpdate(1, extra)
+    operationErrors.unsafeUpdate(1, extra)
   }
   const record =
     (count: (value: never) => void) =>
@@ -112,7 +109,7 @@ export const instrument = (cache: string, operation: string) => {
       Effect.suspend(() => {
         const start = performance.now()
         return Effect.onExit(self, (exit) => {
-          duration.unsafeUpdate(performance.now() - start, noTags)
+          operationDuration.unsafeUpdate(performance.now() - start, operationLabels)
           if (Exit.isSuccess(exit)) count(exit.value as never)
           else if (exit.cause._tag === "Fail") failed(exit.cause.error)
           return Effect.void
@@ -123,14 +120,14 @@ export const instrument = (cache: string, operation: string) => {
     timed: record(() => {}),
     /** For single reads: `Option` some is a hit. */
     lookup: record((found: Option.Option<unknown>) =>
-      (Option.isSome(found) ? hits : misses).unsafeUpdate(1, noTags),
+      lookups.unsafeUpdate(1, Option.isSome(found) ? hitLabels : missLabels),
     ),
     /** For getMany: each key's `Option`. */
     lookupMany: record((found: ReadonlyMap<string, Option.Option<unknown>>) => {
       let hit = 0
       for (const value of found.values()) if (Option.isSome(value)) hit++
-      if (hit > 0) hits.unsafeUpdate(hit, noTags)
-      if (found.size - hit > 0) misses.unsafeUpdate(found.size - hit, noTags)
+      if (hit > 0) lookups.unsafeUpdate(hit, hitLabels)
+      if (found.size - hit > 0) lookups.unsafeUpdate(found.size - hit, missLabels)
     }),
   }
 }
