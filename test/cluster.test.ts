@@ -11,14 +11,14 @@ import { RedisCache } from "../src/redis.js"
 import { cacheContract } from "./contract/cacheContract.js"
 import { type RedisClusterHandle, startRedisCluster } from "./support/redisCluster.js"
 
-const clusterLayer = (keyPrefix?: string) =>
+const clusterLayer = (keyPrefix?: string, localCache?: RedisCache.LocalCacheOptions) =>
   Layer.unwrapScoped(
     Effect.map(
       Effect.acquireRelease(
         Effect.promise(() => startRedisCluster()),
         (cluster) => Effect.promise(() => cluster.stop()),
       ),
-      (cluster) => RedisCache.layerCluster({ nodes: cluster.nodes, keyPrefix }),
+      (cluster) => RedisCache.layerCluster({ nodes: cluster.nodes, keyPrefix, localCache }),
     ),
   )
 
@@ -29,6 +29,11 @@ const realTime = {
 
 cacheContract("RedisCache on a 3-master cluster", clusterLayer(), realTime)
 cacheContract("RedisCache on a 3-master cluster with a key prefix", clusterLayer("app:{tenant}:"), realTime)
+cacheContract(
+  "RedisCache on a 3-master cluster with a local tier",
+  clusterLayer(undefined, { maxEntries: 1_000 }),
+  realTime,
+)
 
 describe("Redis Cluster specifics", () => {
   let cluster: RedisClusterHandle

@@ -53,6 +53,8 @@ export interface Topology {
   readonly node: (id: string) => Redis | undefined
   /** How the scan-and-unlink script deletes a page: one UNLINK for all, or one per key (cluster). */
   readonly unlinkMode: "batch" | "each"
+  /** Calls `listener` whenever slots move to other nodes (cluster); returns the way to stop. */
+  readonly onSlotsChange?: ((listener: () => void) => () => void) | undefined
 }
 
 /** A single Redis: every key may share a command; SCAN visits the one node. */
@@ -79,6 +81,18 @@ export const clusterNodes = (cluster: Cluster): Topology => {
     idOf,
     node: (id) => cluster.nodes("master").find((node) => idOf(node) === id),
     unlinkMode: "each",
+    onSlotsChange: (listener) => {
+      const fingerprint = () => cluster.slots.map((nodes) => nodes?.[0] ?? "").join(",")
+      let last = fingerprint()
+      const onRefresh = () => {
+        const now = fingerprint()
+        if (now === last) return
+        last = now
+        listener()
+      }
+      cluster.on("refresh", onRefresh)
+      return () => cluster.off("refresh", onRefresh)
+    },
   }
 }
 
@@ -197,6 +211,12 @@ export const makeRedisBackend = (
     const breakerFor = (key: string | undefined) => breakerOf(nodeIdOf(key))
     const local =
       extra.localCache === undefined ? undefined : yield* makeLocal(extra.localCache, topology, timeoutMs)
+    if (local !== undefined && topology.onSlotsChange !== undefined) {
+      // An entry belongs to the node its key was read from; once its slot serves elsewhere, writes there
+      // would not invalidate it.
+      const stop = topology.onSlotsChange(local.tier.invalidateAll)
+      yield* Effect.addFinalizer(() => Effect.sync(stop))
+    }
     yield* followConnection(client, topology, {
       // The connection is ready again: no need to wait out a cool-down to find that out.
       ready: (node) => {

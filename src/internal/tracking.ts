@@ -51,6 +51,7 @@ export interface Tracking {
 }
 
 const CHANNEL = "__redis__:invalidate"
+const REFUSED_RETRY_MS = 5_000
 
 const within = <A>(promise: Promise<A>, ms: number): Promise<A> =>
   new Promise<A>((resolve, reject) => {
@@ -142,9 +143,12 @@ const makeNodeTracker = (id: string, tier: LocalTier, options: TrackingOptions):
     lose()
   }
 
+  /** A server that refused tracking (an ACL without CLIENT, say) is asked again every few seconds only. */
+  let refused = false
   const scheduleRetry = () => {
     if (closed || retryTimer !== undefined) return
-    const delay = Math.min(25 * 2 ** Math.min(retries++, 10), options.maxReconnectDelayMs)
+    const backoff = Math.min(25 * 2 ** Math.min(retries++, 10), options.maxReconnectDelayMs)
+    const delay = refused ? Math.max(backoff, REFUSED_RETRY_MS) : backoff
     retryTimer = setTimeout(() => {
       retryTimer = undefined
       establish()
@@ -177,11 +181,13 @@ const makeNodeTracker = (id: string, tier: LocalTier, options: TrackingOptions):
         if (generation === started && data === target && redirectId === redirect && !closed) {
           retries = 0
           warned = false
+          refused = false
           tier.enable(id)
         }
       } catch (error) {
         const reason = messageOf(error)
-        if (!warned && /^(ERR|NOPERM|WRONGPASS|NOAUTH)/.test(reason)) {
+        refused = /^(ERR|NOPERM|WRONGPASS|NOAUTH)/.test(reason)
+        if (!warned && refused) {
           warned = true
           options.warn("Redis refused CLIENT TRACKING: the local tier is bypassed on this node", id, reason)
         }
