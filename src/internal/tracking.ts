@@ -10,9 +10,10 @@
  *   eviction, and a null message on FLUSHDB/FLUSHALL. Its id changes on every reconnect, so tracking is
  *   turned on again, redirected to the new id.
  *
- * Before redirecting, the data connection checks with `CLIENT LIST ID <id>` that the client of that id on
- * its server carries our name: client ids are small counters on every server, and after a failover the two
- * connections may briefly be on different servers, where `<id>` is somebody else.
+ * Before redirecting, the two connections compare the server address each is connected to (`laddr` of
+ * `CLIENT INFO`, a `@connection` command that ACLs without `@dangerous` still allow): client ids are small
+ * counters on every server, and after a failover the two connections may briefly be on different servers,
+ * where `<id>` is somebody else.
  *
  * The tier stores nothing for a node until both connections are up and the `CLIENT TRACKING` reply has
  * arrived, and drops the node's entries when either connection closes, a command to the node times out or
@@ -68,6 +69,10 @@ const within = <A>(promise: Promise<A>, ms: number): Promise<A> =>
     )
   })
 
+/** A field of a `CLIENT INFO` line (`id=7 addr=… laddr=…`). */
+const fieldOf = (info: string, field: string): string | undefined =>
+  new RegExp(`(?:^| )${field}=(\\S*)`).exec(info)?.[1]
+
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error)).split("\n")[0]!
 
 /**
@@ -117,8 +122,9 @@ const makeNodeTracker = (id: string, tier: LocalTier, options: TrackingOptions):
   const name = `epc-invalidate-${randomUUID()}`
   let data: Redis | undefined
   let invalidation: Redis | undefined
-  /** The invalidation connection's client id while it is subscribed. */
+  /** The invalidation connection's client id while it is subscribed, and its server's address. */
   let redirectId: string | undefined
+  let redirectServer: string | undefined
   /** Bumped on every loss: an attempt that started before one must not enable the node. */
   let generation = 0
   let attempting = false
@@ -165,14 +171,17 @@ const makeNodeTracker = (id: string, tier: LocalTier, options: TrackingOptions):
     const started = generation
     void (async () => {
       try {
-        const listed = String(
-          await within(target.call("CLIENT", "LIST", "ID", redirect) as Promise<unknown>, options.timeoutMs),
+        const server = fieldOf(
+          String(await within(target.call("CLIENT", "INFO") as Promise<unknown>, options.timeoutMs)),
+          "laddr",
         )
-        if (!listed.includes(` name=${name} `)) {
+        if (server === undefined || server !== redirectServer) {
           // The invalidation connection is on another server (a failover in progress): make it find the
           // data connection's server again.
           invalidation?.disconnect(true)
-          throw new Error(`client ${redirect} on this node is not our invalidation connection`)
+          throw new Error(
+            `the invalidation connection is on ${redirectServer}, the data connection on ${server}`,
+          )
         }
         await within(
           target.call("CLIENT", "TRACKING", "on", "REDIRECT", redirect) as Promise<unknown>,
@@ -207,7 +216,7 @@ const makeNodeTracker = (id: string, tier: LocalTier, options: TrackingOptions):
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       // A Sentinel client's duplicate finds the master on its own; it must not also drop it on +switch-master
-      // before the data connection does (the name check catches a mismatch either way).
+      // before the data connection does (the address check catches a mismatch either way).
       failoverDetector: false,
       retryStrategy: (attempt: number) =>
         Math.min(25 * 2 ** Math.min(attempt, 10), options.maxReconnectDelayMs),
@@ -216,18 +225,40 @@ const makeNodeTracker = (id: string, tier: LocalTier, options: TrackingOptions):
     connection.on("messageBuffer", onMessage)
     connection.on("close", () => {
       redirectId = undefined
+      redirectServer = undefined
       lose()
     })
     connection.on("ready", () => {
       void (async () => {
         try {
-          const clientId = String(await within(connection.client("ID"), options.timeoutMs))
+          const info = String(
+            await within(connection.call("CLIENT", "INFO") as Promise<unknown>, options.timeoutMs),
+          )
           await within(connection.subscribe(CHANNEL), options.timeoutMs)
           if (invalidation !== connection) return
-          redirectId = clientId
+          redirectId = fieldOf(info, "id")
+          redirectServer = fieldOf(info, "laddr")
           establish()
-        } catch {
-          if (connection.status === "ready") connection.disconnect(true)
+        } catch (error) {
+          const reason = messageOf(error)
+          if (!/^(ERR|NOPERM|WRONGPASS|NOAUTH)/.test(reason)) {
+            if (connection.status === "ready") connection.disconnect(true)
+            return
+          }
+          // Refused (an ACL without the invalidation channel, say): ask again every few seconds only.
+          if (!warned) {
+            warned = true
+            options.warn(
+              "Redis refused the local tier's invalidation subscription: the tier is bypassed on this node",
+              id,
+              reason,
+            )
+          }
+          connection.disconnect(false)
+          const timer = setTimeout(() => {
+            if (!closed && invalidation === connection) connection.connect().catch(() => {})
+          }, REFUSED_RETRY_MS)
+          timer.unref()
         }
       })()
     })
