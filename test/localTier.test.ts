@@ -13,6 +13,7 @@ import { Cache, CacheMetrics } from "../src/index.js"
 import { makeLocalTier } from "../src/internal/localTier.js"
 import { RedisCache } from "../src/redis.js"
 import { startRedisCluster } from "./support/redisCluster.js"
+import { forceFailover, startRedisSentinel } from "./support/redisSentinel.js"
 import { type RedisServer, startRedisServer } from "./support/redisServer.js"
 
 const sleep = (ms: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, ms)))
@@ -627,6 +628,74 @@ describe("local tier on a cluster", () => {
       expect(local).toBeGreaterThan(0)
       expect(remote).toBeGreaterThan(0)
     }).pipe(Effect.scoped),
+  )
+})
+
+describe("local tier through Sentinel", () => {
+  it.live(
+    "a failover: the old master's values are not served once the cache is on the new master; the tier resumes there",
+    () =>
+      Effect.gen(function* () {
+        const deployment = yield* Effect.acquireRelease(
+          Effect.promise(() => startRedisSentinel()),
+          (d) => Effect.promise(() => d.stop()),
+        )
+        const replica = deployment.replica!
+        const cache = yield* Effect.map(
+          Layer.build(
+            RedisCache.layerSentinel({
+              sentinels: deployment.sentinels.map(({ host, port }) => ({ host, port })),
+              name: deployment.name,
+              metrics: true,
+              localCache: { maxEntries: 1_000 },
+              commandTimeout: "300 millis",
+              maxReconnectDelay: "100 millis",
+            }),
+          ),
+          Context.get(Cache),
+        )
+        // The metrics label of a Sentinel layer is its `name`, the master group.
+        const label = deployment.name
+        yield* Effect.promise(async () => {
+          const master = new Redis(deployment.master.port, "127.0.0.1")
+          await master.set("fo:k", "old master")
+          master.disconnect()
+        })
+        yield* untilLocal(cache, label, "fo:k")
+
+        yield* Effect.promise(() => forceFailover(deployment.sentinels[0]!.port, deployment.name))
+        const promoted = new Redis(replica.port, "127.0.0.1")
+        yield* Effect.addFinalizer(() => Effect.sync(() => promoted.disconnect()))
+        const deadline = Date.now() + 15_000
+        while (((yield* Effect.promise(() => promoted.role())) as Array<unknown>)[0] !== "master") {
+          if (Date.now() > deadline) throw new Error("the replica was never promoted")
+          yield* sleep(50)
+        }
+        // The cache is on the new master once a write through it lands there (the old master, now a
+        // replica, would refuse it).
+        for (let i = 0; ; i++) {
+          const written = yield* Effect.either(cache.set("fo:probe", `p${i}`))
+          if (Either.isRight(written) && (yield* Effect.promise(() => promoted.get("fo:probe"))) === `p${i}`)
+            break
+          if (Date.now() > deadline) throw new Error("the cache never reached the new master")
+          yield* sleep(50)
+        }
+        yield* Effect.promise(() => promoted.set("fo:k", "new master"))
+        const seen: Array<string | undefined> = []
+        const until = Date.now() + 1_000
+        while (Date.now() < until) {
+          const value = yield* Effect.either(cache.get("fo:k"))
+          if (Either.isRight(value)) seen.push(Option.getOrUndefined(value.right))
+          yield* sleep(5)
+        }
+        expect(seen.length).toBeGreaterThan(10)
+        expect(seen.filter((value) => value !== "new master")).toStrictEqual([])
+        yield* untilLocal(cache, label, "fo:k")
+        yield* Effect.promise(() => promoted.set("fo:k", "written again"))
+        yield* sleep(10)
+        expect(yield* cache.get("fo:k")).toStrictEqual(Option.some("written again"))
+      }).pipe(Effect.scoped),
+    60_000,
   )
 })
 
