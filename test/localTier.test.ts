@@ -12,6 +12,7 @@ import { Redis } from "ioredis"
 import { Cache, CacheMetrics } from "../src/index.js"
 import { makeLocalTier } from "../src/internal/localTier.js"
 import { RedisCache } from "../src/redis.js"
+import { captureLogs } from "./support/fixtures.js"
 import { startRedisCluster } from "./support/redisCluster.js"
 import { forceFailover, startRedisSentinel } from "./support/redisSentinel.js"
 import { type RedisServer, startRedisServer } from "./support/redisServer.js"
@@ -43,9 +44,9 @@ const localCache = (options: RedisCache.RedisCacheOptions & { readonly name: str
   )
 
 /** Reads `key` until a read is answered by the local tier (tracking is established), within 3 s. */
-const untilLocal = (cache: Cache.Service, name: string, key: string) =>
+const untilLocal = (cache: Cache.Service, name: string, key: string, withinMs = 3_000) =>
   Effect.gen(function* () {
-    const deadline = Date.now() + 3_000
+    const deadline = Date.now() + withinMs
     for (;;) {
       yield* Effect.either(cache.get(key))
       const before = yield* localCount(name, "hit")
@@ -510,6 +511,37 @@ describe("local tier on one node", () => {
       yield* sleep(10)
       expect(yield* cache.get("k")).toStrictEqual(Option.some("written again"))
     }).pipe(Effect.scoped),
+  )
+
+  it.live(
+    "an ACL user without the invalidation channel: one warning, the tier bypassed, then on once granted",
+    () =>
+      Effect.gen(function* () {
+        // Redis 7 gives a new ACL user no Pub/Sub channels.
+        yield* Effect.promise(() => other.call("ACL", "SETUSER", "nochannel", "on", ">pw", "~*", "+@all"))
+        const logs = captureLogs()
+        const name = uniqueName("acl")
+        const cache = yield* localCache({
+          url: `redis://nochannel:pw@127.0.0.1:${server.port}`,
+          name,
+          keyPrefix: "acl:",
+        }).pipe(Effect.provide(logs.layer))
+        yield* cache.set("k", "v1")
+        for (let i = 0; i < 10; i++) {
+          expect(yield* cache.get("k")).toStrictEqual(Option.some("v1"))
+          yield* sleep(30)
+        }
+        expect(yield* localCount(name, "hit")).toBe(0)
+        const warnings = logs.entries.filter((entry) => entry.message.includes("invalidation subscription"))
+        expect(warnings).toHaveLength(1)
+        expect(String(warnings[0]!.annotations.reason)).toMatch(/^NOPERM/)
+        yield* Effect.promise(() => other.call("ACL", "SETUSER", "nochannel", "&__redis__:invalidate"))
+        yield* untilLocal(cache, name, "k", 8_000)
+        yield* Effect.promise(() => other.set("acl:k", "v2"))
+        yield* sleep(10)
+        expect(yield* cache.get("k")).toStrictEqual(Option.some("v2"))
+      }).pipe(Effect.scoped),
+    { timeout: 20_000 },
   )
 
   it.live("options are checked: maxEntries a positive integer, ttl a positive duration; off by default", () =>
