@@ -186,6 +186,14 @@ export const makeRedisBackend = (
     const classify = classifier(scrub, connectionStateOf(client))
     const setManyScript = makeEncodedScript(Scripts.setMany.lua)
     const health = yield* makeHealthLog()
+    const local =
+      extra.localCache === undefined ? undefined : yield* makeLocal(extra.localCache, topology, timeoutMs)
+    if (local !== undefined && topology.onSlotsChange !== undefined) {
+      // An entry belongs to the node its key was read from; once its slot serves elsewhere, writes there
+      // would not invalidate it.
+      const stop = topology.onSlotsChange(local.tier.invalidateAll)
+      yield* Effect.addFinalizer(() => Effect.sync(stop))
+    }
     // One breaker per node: in a cluster, a dead master must not stop the calls that go to the others.
     // Network time is real time: the cool-down runs on the wall clock even under a TestClock.
     const nodeIdOf = (key: string | undefined) => (key === undefined ? "" : topology.nodeOf(key))
@@ -209,14 +217,6 @@ export const makeRedisBackend = (
       return breaker
     }
     const breakerFor = (key: string | undefined) => breakerOf(nodeIdOf(key))
-    const local =
-      extra.localCache === undefined ? undefined : yield* makeLocal(extra.localCache, topology, timeoutMs)
-    if (local !== undefined && topology.onSlotsChange !== undefined) {
-      // An entry belongs to the node its key was read from; once its slot serves elsewhere, writes there
-      // would not invalidate it.
-      const stop = topology.onSlotsChange(local.tier.invalidateAll)
-      yield* Effect.addFinalizer(() => Effect.sync(stop))
-    }
     yield* followConnection(client, topology, {
       // The connection is ready again: no need to wait out a cool-down to find that out.
       ready: (node) => {
@@ -439,26 +439,24 @@ export const makeRedisBackend = (
       return counted
     }
 
-    const getMany: Backend["getMany"] = (keys) =>
-      keys.length <= MGET_CHUNK && topology.masters().length === 1
-        ? call(() => mget(client, keys), keys[0])
-        : callSteps(async () => {
-            const values: Array<string | null> = new Array(keys.length).fill(null)
-            await inGroups(keys, MGET_CHUNK, async (indices) => {
-              const found = await mget(
-                client,
-                indices.map((i) => keys[i]!),
-              )
-              indices.forEach((index, j) => {
-                values[index] = found[j] ?? null
-              })
-            })
-            return values
-          })
-
     const backend: Backend = {
       get: batcher.get,
-      getMany,
+      getMany: (keys) =>
+        keys.length <= MGET_CHUNK && topology.masters().length === 1
+          ? call(() => mget(client, keys), keys[0])
+          : callSteps(async () => {
+              const values: Array<string | null> = new Array(keys.length).fill(null)
+              await inGroups(keys, MGET_CHUNK, async (indices) => {
+                const found = await mget(
+                  client,
+                  indices.map((i) => keys[i]!),
+                )
+                indices.forEach((index, j) => {
+                  values[index] = found[j] ?? null
+                })
+              })
+              return values
+            }),
       set: (key, value, ttlMs) =>
         writer.write({ key, args: ["s", value, ttlMs === undefined ? "" : String(ttlMs)], decode: ignore }),
       setMany: (entries, ttlMs) =>
