@@ -176,6 +176,40 @@ describe("local tier on one node", () => {
     }).pipe(Effect.scoped),
   )
 
+  it.live(
+    "the commands: tracking in the default mode, redirected to the subscribed connection; reads as one script",
+    () =>
+      Effect.gen(function* () {
+        const monitor = yield* Effect.acquireRelease(
+          Effect.promise(() => new Redis(server.port, "127.0.0.1").monitor()),
+          (client) => Effect.sync(() => client.disconnect()),
+        )
+        const commands: Array<string> = []
+        // Commands run inside scripts are shown too, from source "lua": left out.
+        monitor.on("monitor", (_time: string, args: Array<string>, source: string) => {
+          if (source !== "lua") commands.push(args.join(" ").toLowerCase())
+        })
+        const name = uniqueName("commands")
+        const cache = yield* localCache({ url: server.url, name, keyPrefix: "mon:" })
+        yield* cache.set("k", "v")
+        yield* untilLocal(cache, name, "k")
+        const list = yield* Effect.promise(() => other.client("LIST") as Promise<string>)
+        const invalidationId = /^id=(\d+) .*name=epc-invalidate-/m.exec(list)![1]!
+        expect(commands).toContain("subscribe __redis__:invalidate")
+        expect(commands).toContain(`client tracking on redirect ${invalidationId}`)
+        expect(commands.filter((c) => c.startsWith("client tracking"))).toStrictEqual([
+          `client tracking on redirect ${invalidationId}`,
+        ])
+        // Until tracking is on, a read is a plain MGET (nothing is kept); from then on a miss is one EVALSHA
+        // of the read script (values and PTTLs) over the prefixed key.
+        const tracking = commands.indexOf(`client tracking on redirect ${invalidationId}`)
+        const reads = commands.slice(tracking).filter((c) => /^(get|pttl|mget|evalsha) /.test(c))
+        expect(reads.length).toBeGreaterThan(0)
+        for (const read of reads) expect(read).toMatch(/^evalsha [0-9a-f]{40} 1 mon:k$/)
+        expect(commands.join("\n")).not.toMatch(/noloop|bcast|optin/)
+      }).pipe(Effect.scoped),
+  )
+
   it.live("two instances: each sees the other's writes through its local tier, getMany and getJson too", () =>
     Effect.gen(function* () {
       const nameA = uniqueName("a")

@@ -191,7 +191,10 @@ export const makeRedisBackend = (
     if (local !== undefined && topology.onSlotsChange !== undefined) {
       // An entry belongs to the node its key was read from; once its slot serves elsewhere, writes there
       // would not invalidate it.
-      const stop = topology.onSlotsChange(local.tier.invalidateAll)
+      const stop = topology.onSlotsChange(() => {
+        local.tier.invalidateAll()
+        local.tracking.prune(new Set(topology.masters().map(topology.idOf)))
+      })
       yield* Effect.addFinalizer(() => Effect.sync(stop))
     }
     // One breaker per node: in a cluster, a dead master must not stop the calls that go to the others.

@@ -49,6 +49,8 @@ export interface Tracking {
   readonly ensure: (node: string) => void
   /** A command to the node timed out or lost its connection: bypass it until tracking is re-established. */
   readonly suspect: (node: string) => void
+  /** Stops tracking the nodes not in `live` (gone from a cluster), closing their invalidation connections. */
+  readonly prune: (live: ReadonlySet<string>) => void
 }
 
 const CHANNEL = "__redis__:invalidate"
@@ -109,6 +111,13 @@ export const makeTracking = (
     return {
       ensure,
       suspect: (id) => trackers.get(id)?.suspect(),
+      prune: (live) => {
+        for (const [id, tracker] of trackers) {
+          if (live.has(id)) continue
+          tracker.close()
+          trackers.delete(id)
+        }
+      },
     }
   })
 
