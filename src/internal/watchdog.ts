@@ -75,7 +75,10 @@ export const watchConnections = (client: Redis | Cluster, silenceMs: number): ((
         (internals.commandQueue?.length ?? 0) > 0
       if (!owes) {
         state.quietMs = 0
-      } else if ((state.quietMs += counted) >= silenceMs) {
+        continue
+      }
+      state.quietMs += counted
+      if (state.quietMs >= silenceMs) {
         state.quietMs = 0
         stream.destroy(new Error(silentConnectionMessage(silenceMs)))
       }
