@@ -19,6 +19,7 @@ import {
 } from "effect"
 import { Cache, CacheError, type SetOptions } from "./Cache.js"
 import { makeFailOpenLog } from "./internal/failOpenLog.js"
+import { withDomainSpan } from "./internal/spans.js"
 import { ProviderConnection, ProviderConnectionJson, ProviderCredentials } from "./ProviderConnection.js"
 
 /**
@@ -178,10 +179,7 @@ export const make = (options: {
       <E extends CacheError | ParseResult.ParseError>(self: Effect.Effect<A, E>): Effect.Effect<A> =>
         self.pipe(
           failOpen(operation, id, fallback),
-          Effect.withSpan(`ProviderConnectionCache.${operation}`, {
-            attributes: { connectionId: id },
-            captureStackTrace: false,
-          }),
+          withDomainSpan(`ProviderConnectionCache.${operation}`, () => ({ connectionId: id })),
         )
 
     const get = (id: string) =>
