@@ -23,6 +23,7 @@ import { Redis } from "ioredis"
 import { Cache, MemoryCache, ProviderConnectionCache, RedisCache } from "../src/index.js"
 import { makeConnection, uuid } from "../test/support/fixtures.js"
 import { startRedisServer } from "../test/support/redisServer.js"
+import { providerGetHitConcurrent } from "./providerGetHitConcurrent.js"
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const CONCURRENCY = 256
@@ -390,6 +391,8 @@ const memoryGet = ({ record }: Env) =>
 const cases: Record<string, (env: Env) => Effect.Effect<void, unknown, Scope.Scope>> = {
   "get-concurrent": getConcurrent,
   "provider-get-hit": providerGetHit,
+  "provider-get-hit-concurrent": (env) =>
+    providerGetHitConcurrent({ ...env, compare, promiseWorkers, effectWorkers }),
   "get-many set-many": getAndSetMany,
   "delete-pattern": deletePattern,
   "memory-get": memoryGet,
