@@ -18,6 +18,7 @@ export {
 export {
   connectionKey,
   ProviderConnectionCache,
+  type ProviderConnectionCacheOptions,
   type ProviderConnectionCacheService,
 } from "./ProviderConnectionCache.js"
 export {
