@@ -1,7 +1,13 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Cause, ConfigProvider, Effect, Either, Exit, Layer, Option, Schema } from "effect"
-import { MemoryCache, ProviderConnectionCache, ProviderConnectionJson } from "../src/index.js"
-import { makeConnectionDecoder } from "../src/internal/connectionDecoder.js"
+import { Cause, ConfigProvider, Effect, Either, Equal, Exit, Layer, Option, Schema } from "effect"
+import {
+  MemoryCache,
+  ProviderConnection,
+  ProviderConnectionCache,
+  ProviderConnectionJson,
+  ProviderCredentials,
+} from "../src/index.js"
+import { copyConnection, makeConnectionDecoder } from "../src/internal/connectionDecoder.js"
 import { makeDecodeMemo } from "../src/internal/decodeMemo.js"
 import { make } from "../src/ProviderConnectionCache.js"
 import { makeConnection, uuid } from "./support/fixtures.js"
@@ -112,6 +118,44 @@ describe("the connection decoder's memo", () => {
       first.credentials!.encryptedData.fill(0)
       first.updatedAt.setTime(0)
       expect(Either.getOrThrow(decoder(id, text))).toStrictEqual(connection)
+    }
+  })
+})
+
+describe("copyConnection", () => {
+  /** Everything an instance is made of: prototype, own keys and symbols in order, descriptors, frozenness. */
+  const shape = (o: object): unknown => ({
+    prototype: Object.getPrototypeOf(o),
+    keys: Reflect.ownKeys(o),
+    descriptors: Reflect.ownKeys(o).map((k) => {
+      const { value: _, ...rest } = Object.getOwnPropertyDescriptor(o, k)!
+      return [k, rest]
+    }),
+    extensible: Object.isExtensible(o),
+  })
+
+  it("builds the same instances the Schema.Class constructors build", () => {
+    for (const connection of [
+      makeConnection(),
+      makeConnection({ status: "pending", credentials: null, alias: null, connectedAt: null }),
+    ]) {
+      const copy = copyConnection(connection)
+      const constructed = new ProviderConnection({ ...copy }, true)
+      // Shapes first: Equal.equals caches a hash on the instances it compares.
+      expect(shape(copy)).toStrictEqual(shape(constructed))
+      if (copy.credentials !== null) {
+        const credentials = new ProviderCredentials({ ...copy.credentials }, true)
+        expect(shape(copy.credentials)).toStrictEqual(shape(credentials))
+        expect(copy.credentials).toBeInstanceOf(ProviderCredentials)
+        expect(String(copy.credentials)).toBe(String(connection.credentials))
+      }
+      expect(copy).toStrictEqual(connection)
+      expect(copy).toBeInstanceOf(ProviderConnection)
+      expect(Equal.equals(copy, constructed)).toBe(true)
+      expect(Equal.equals(constructed, copy)).toBe(true)
+      expect(copy.isConnected).toBe(connection.isConnected)
+      // Through the Schema too: the copy encodes like the original.
+      expect(encode(copy)).toBe(encode(connection))
     }
   })
 })

@@ -13,36 +13,43 @@ const copyDate = <D extends Date | null>(date: D): D =>
   date === null ? date : (new Date(date.getTime()) as D)
 
 /**
- * A connection equal to `c` sharing nothing mutable with it: its Dates and ciphertext bytes are copied (the
- * class is otherwise immutable). The values were validated when `c` was decoded, so construction skips it.
+ * An instance of `Class` holding `props`, as `new Class(props, true)` builds it. With validation off, the
+ * `Schema.Class` constructor only copies `props`, fills in field defaults and assigns them to the new
+ * instance, which costs more than the copy itself on a memo hit (2.4 µs against 1.0 µs per connection). The
+ * props here are complete, so assigning them is the same instance; a test pins that against the constructor.
  */
-export const copyConnection = (c: ProviderConnection): ProviderConnection =>
-  new ProviderConnection(
-    {
-      id: c.id,
-      userId: c.userId,
-      providerId: c.providerId,
-      providerSlug: c.providerSlug,
-      status: c.status,
-      alias: c.alias,
-      credentials:
-        c.credentials === null
-          ? null
-          : new ProviderCredentials(
-              {
-                encryptedData: c.credentials.encryptedData.slice(),
-                credentialType: c.credentials.credentialType,
-                expiresAt: copyDate(c.credentials.expiresAt),
-              },
-              true,
-            ),
-      connectedAt: copyDate(c.connectedAt),
-      lastSyncAt: copyDate(c.lastSyncAt),
-      createdAt: copyDate(c.createdAt),
-      updatedAt: copyDate(c.updatedAt),
-    },
-    true,
-  )
+const instance = <C extends new (props: never, validate: boolean) => object>(
+  Class: C,
+  props: ConstructorParameters<C>[0],
+): InstanceType<C> => Object.assign(Object.create(Class.prototype) as InstanceType<C>, props)
+
+/**
+ * A connection equal to `c` sharing nothing mutable with it: its Dates and ciphertext bytes are copied (the
+ * class is otherwise immutable). The values were validated when `c` was decoded.
+ */
+export const copyConnection = (c: ProviderConnection): ProviderConnection => {
+  const credentials = c.credentials
+  return instance(ProviderConnection, {
+    id: c.id,
+    userId: c.userId,
+    providerId: c.providerId,
+    providerSlug: c.providerSlug,
+    status: c.status,
+    alias: c.alias,
+    credentials:
+      credentials === null
+        ? null
+        : instance(ProviderCredentials, {
+            encryptedData: credentials.encryptedData.slice(),
+            credentialType: credentials.credentialType,
+            expiresAt: copyDate(credentials.expiresAt),
+          }),
+    connectedAt: copyDate(c.connectedAt),
+    lastSyncAt: copyDate(c.lastSyncAt),
+    createdAt: copyDate(c.createdAt),
+    updatedAt: copyDate(c.updatedAt),
+  })
+}
 
 /** Decodes the text stored under a connection id; `memo` is exposed for tests. */
 export interface ConnectionDecoder {
