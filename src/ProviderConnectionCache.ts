@@ -120,9 +120,12 @@ const describe = (error: CacheError | ParseResult.ParseError): string =>
   error instanceof CacheError ? `cache ${error.reason}: ${error.message}` : describeParseError(error)
 
 /**
- * Builds the service over the `Cache` in context.
+ * Builds the service over the `Cache` in context. A `decodeCacheSize` that is not a whole number of entries
+ * (negative, fractional, `Infinity`) is a defect (`IllegalArgumentException`): it is a programming error, and
+ * `CACHE_PROVIDER_DECODE_CACHE_SIZE` is checked as config before it gets here.
  *
  * @since 0.1.0
+ * @category constructors
  */
 export const make = (
   options: ProviderConnectionCacheOptions,
