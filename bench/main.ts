@@ -24,6 +24,7 @@ import { Cache, MemoryCache, ProviderConnectionCache } from "../src/index.js"
 import { RedisCache } from "../src/redis.js"
 import { makeConnection, uuid } from "../test/support/fixtures.js"
 import { startRedisServer } from "../test/support/redisServer.js"
+import { providerGetHitConcurrent } from "./providerGetHitConcurrent.js"
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const CONCURRENCY = 256
@@ -391,6 +392,8 @@ const memoryGet = ({ record }: Env) =>
 const cases: Record<string, (env: Env) => Effect.Effect<void, unknown, Scope.Scope>> = {
   "get-concurrent": getConcurrent,
   "provider-get-hit": providerGetHit,
+  "provider-get-hit-concurrent": (env) =>
+    providerGetHitConcurrent({ ...env, compare, promiseWorkers, effectWorkers }),
   "get-many set-many": getAndSetMany,
   "delete-pattern": deletePattern,
   "memory-get": memoryGet,

@@ -7,6 +7,7 @@
  */
 import { Clock, Context, Duration, Effect, Layer, Option, Schema } from "effect"
 import { CacheAside } from "./CacheAside.js"
+import { withDomainSpan } from "./internal/spans.js"
 import { ProviderConnection, ProviderConnectionWire } from "./ProviderConnection.js"
 import { connectionKey, defaultTtlConfig } from "./ProviderConnectionCache.js"
 
@@ -162,7 +163,7 @@ export const make = (options: {
           (connection) => connection.userId === userId,
           () => new ConnectionNotOwned({ connectionId, userId }),
         ),
-        Effect.withSpan("ProviderConnectionService.getForUser", { attributes: { connectionId } }),
+        withDomainSpan("ProviderConnectionService.getForUser", () => ({ connectionId })),
       )
 
     // Write the source of truth first, then invalidate: a reader in between sees the old row at worst, and a
@@ -186,7 +187,7 @@ export const make = (options: {
         userId,
         connectionId,
         (connection, now) => new ProviderConnection({ ...connection, ...patch, updatedAt: now }),
-      ).pipe(Effect.withSpan("ProviderConnectionService.update", { attributes: { connectionId } }))
+      ).pipe(withDomainSpan("ProviderConnectionService.update", () => ({ connectionId })))
 
     // A disconnected connection keeps no credentials.
     const disconnect = (userId: string, connectionId: string) =>
@@ -200,7 +201,7 @@ export const make = (options: {
             credentials: null,
             updatedAt: now,
           }),
-      ).pipe(Effect.withSpan("ProviderConnectionService.disconnect", { attributes: { connectionId } }))
+      ).pipe(withDomainSpan("ProviderConnectionService.disconnect", () => ({ connectionId })))
 
     return { getForUser, update, disconnect }
   })

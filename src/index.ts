@@ -80,6 +80,7 @@ export {
 export {
   connectionKey,
   ProviderConnectionCache,
+  type ProviderConnectionCacheOptions,
   type ProviderConnectionCacheService,
 } from "./ProviderConnectionCache.js"
 /**
