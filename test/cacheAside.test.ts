@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Effect, Fiber, Layer, Option, Schema } from "effect"
-import { Cache, CacheAside, CacheStats } from "../src/index.js"
+import { Deferred, Duration, Effect, Fiber, Layer, Option, Schema, TestClock } from "effect"
+import { Cache, CacheAside, CacheStats, MemoryCache } from "../src/index.js"
 import { backends } from "./support/backends.js"
 import { captureLogs, failingCache } from "./support/fixtures.js"
 
@@ -128,6 +128,217 @@ describe.each(backends)("CacheAside over $name", ({ layer, elapse }) => {
       yield* Deferred.succeed(gate, undefined)
       expect((yield* Fiber.join(fiber)).id).toBe("stale")
       expect(yield* cache.exists(key)).toBe(false)
+    }).pipe(Effect.provide(live())),
+  )
+
+  it.effect(
+    "grace: past ttl a failing lookup is answered with the stale value, logged; past grace it fails",
+    () => {
+      const logs = captureLogs()
+      return Effect.gen(function* () {
+        const aside = yield* CacheAside
+        const cache = yield* Cache
+        const namespace = freshNamespace()
+        const key = `grace:${namespace}`
+        const options = { key, schema: Account, ttl: 300, grace: 1_000, namespace } as const
+        const down = Effect.fail("db down" as const)
+        yield* aside.getOrLoad(options, Effect.succeed(new Account({ id: "v1", balance: 1 })))
+        // Kept ttl + grace, with the logical expiry beside the value.
+        const pttl = Duration.toMillis(Option.getOrThrow(yield* cache.ttl(key)))
+        expect(pttl).toBeGreaterThan(1_000)
+        expect(pttl).toBeLessThanOrEqual(1_300)
+        expect(yield* cache.getJson(key)).toMatchObject(Option.some({ __cacheAside: 1, v: { id: "v1" } }))
+        // Fresh: no lookup at all.
+        expect((yield* aside.getOrLoad(options, down)).id).toBe("v1")
+        yield* elapse(400)
+        // Stale: the lookup runs again; it fails, so the stale value answers and the failure is logged.
+        expect((yield* aside.getOrLoad(options, down)).id).toBe("v1")
+        expect(logs.entries.map((e) => e.message)).toContain(
+          "CacheAside lookup failed; served the stale value within its grace",
+        )
+        // Stale: a lookup that succeeds replaces it, with a new ttl.
+        expect(
+          (yield* aside.getOrLoad(options, Effect.succeed(new Account({ id: "v2", balance: 2 })))).id,
+        ).toBe("v2")
+        expect((yield* aside.getOrLoad(options, down)).id).toBe("v2")
+        // Past ttl + grace the entry is gone: the failure is the caller's.
+        yield* elapse(1_500)
+        expect(yield* Effect.flip(aside.getOrLoad(options, down))).toBe("db down")
+        // Invalidation is not subject to grace: the stale copy goes too.
+        yield* aside.getOrLoad(options, Effect.succeed(new Account({ id: "v3", balance: 3 })))
+        yield* elapse(400)
+        expect(yield* aside.invalidate(key, namespace)).toBe(true)
+        expect(yield* Effect.flip(aside.getOrLoad(options, down))).toBe("db down")
+        // Without grace, as before: past ttl a failing lookup fails.
+        const plain = { key: `nograce:${namespace}`, schema: Account, ttl: 300, namespace } as const
+        yield* aside.getOrLoad(plain, Effect.succeed(new Account({ id: "p", balance: 0 })))
+        expect(yield* cache.getJson(plain.key)).toStrictEqual(Option.some({ id: "p", balance: 0 }))
+        yield* elapse(400)
+        expect(yield* Effect.flip(aside.getOrLoad(plain, down))).toBe("db down")
+      }).pipe(Effect.provide(live()), Effect.provide(logs.layer))
+    },
+  )
+
+  it.effect("grace: an entry in the format written without grace is read as fresh, not a miss", () =>
+    Effect.gen(function* () {
+      const aside = yield* CacheAside
+      const cache = yield* Cache
+      const namespace = freshNamespace()
+      const key = `legacy:${namespace}`
+      yield* cache.setJson(key, { id: "old-format", balance: 5 }, { ttl: "1 minute" })
+      const value = yield* aside.getOrLoad(
+        { key, schema: Account, ttl: "1 minute", grace: "1 minute", namespace },
+        Effect.die("the lookup must not run"),
+      )
+      expect(value).toStrictEqual(new Account({ id: "old-format", balance: 5 }))
+    }).pipe(Effect.provide(live())),
+  )
+})
+
+/** Lets forked fibers run up to their next sleep (TestClock does not move on its own). */
+const settle = Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 20)))
+
+describe("CacheAside over MemoryCache with TestClock: softTimeout and eagerRefresh", () => {
+  const live = () => CacheAside.layer.pipe(Layer.provideMerge(MemoryCache.layer()))
+
+  it.effect("softTimeout: a slow lookup answers with the stale value at once, then stores its own", () =>
+    Effect.gen(function* () {
+      const aside = yield* CacheAside
+      const namespace = freshNamespace()
+      const key = `soft:${namespace}`
+      const options = {
+        key,
+        schema: Account,
+        ttl: "1 minute",
+        grace: "10 minutes",
+        softTimeout: "100 millis",
+        namespace,
+      } as const
+      let lookups = 0
+      const slow = Effect.sync(() => ++lookups).pipe(
+        Effect.zipLeft(Effect.sleep("1 second")),
+        Effect.map((n) => new Account({ id: `v${n}`, balance: n })),
+      )
+      yield* aside.getOrLoad(
+        { ...options, softTimeout: undefined },
+        Effect.succeed(new Account({ id: "v0", balance: 0 })),
+      )
+      yield* TestClock.adjust("61 seconds")
+      const first = yield* Effect.fork(aside.getOrLoad(options, slow))
+      yield* settle
+      yield* TestClock.adjust("100 millis")
+      expect((yield* Fiber.join(first)).id).toBe("v0")
+      // The lookup still runs, in the background; a caller meanwhile joins it instead of starting another.
+      const second = yield* Effect.fork(aside.getOrLoad(options, slow))
+      yield* settle
+      yield* TestClock.adjust("100 millis")
+      expect((yield* Fiber.join(second)).id).toBe("v0")
+      expect(lookups).toBe(1)
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      expect((yield* aside.getOrLoad(options, Effect.die("fresh now"))).id).toBe("v1")
+      // Without grace, softTimeout is ignored: a miss waits for the lookup.
+      const missing = yield* Effect.fork(
+        aside.getOrLoad({ ...options, key: `soft-miss:${namespace}`, grace: undefined }, slow),
+      )
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      expect((yield* Fiber.join(missing)).id).toBe("v2")
+    }).pipe(Effect.provide(live())),
+  )
+
+  it.effect("softTimeout: a fast lookup's value is returned, not the stale one", () =>
+    Effect.gen(function* () {
+      const aside = yield* CacheAside
+      const namespace = freshNamespace()
+      const options = {
+        key: `soft-fast:${namespace}`,
+        schema: Account,
+        ttl: "1 minute",
+        grace: "10 minutes",
+        softTimeout: "100 millis",
+        namespace,
+      } as const
+      yield* aside.getOrLoad(options, Effect.succeed(new Account({ id: "old", balance: 0 })))
+      yield* TestClock.adjust("61 seconds")
+      const fast = Effect.as(Effect.sleep("50 millis"), new Account({ id: "new", balance: 1 }))
+      const fiber = yield* Effect.fork(aside.getOrLoad(options, fast))
+      yield* settle
+      yield* TestClock.adjust("50 millis")
+      expect((yield* Fiber.join(fiber)).id).toBe("new")
+    }).pipe(Effect.provide(live())),
+  )
+
+  it.effect("eagerRefresh: a hit past the fraction returns at once and starts one background refresh", () =>
+    Effect.gen(function* () {
+      const aside = yield* CacheAside
+      const cache = yield* Cache
+      const namespace = freshNamespace()
+      const key = `eager:${namespace}`
+      const options = { key, schema: Account, ttl: "100 seconds", eagerRefresh: 0.5, namespace } as const
+      const gate = yield* Deferred.make<void>()
+      let lookups = 0
+      const lookup = Effect.sync(() => ++lookups).pipe(
+        Effect.tap((n) => (n === 1 ? Effect.void : Deferred.await(gate))),
+        Effect.map((n) => new Account({ id: `v${n}`, balance: n })),
+      )
+      yield* aside.getOrLoad(options, lookup)
+      yield* TestClock.adjust("40 seconds")
+      expect((yield* aside.getOrLoad(options, lookup)).id).toBe("v1")
+      yield* settle
+      expect(lookups).toBe(1)
+      yield* TestClock.adjust("20 seconds")
+      // Past 50 s: every hit answers v1 without waiting (the refresh is held at the gate), and one refresh runs.
+      const hits = yield* Effect.forEach(Array.from({ length: 10 }), () => aside.getOrLoad(options, lookup))
+      expect(hits.map((a) => a.id)).toStrictEqual(Array.from({ length: 10 }, () => "v1"))
+      yield* settle
+      expect(lookups).toBe(2)
+      yield* Deferred.succeed(gate, undefined)
+      yield* settle
+      expect((yield* aside.getOrLoad(options, lookup)).id).toBe("v2")
+      expect(lookups).toBe(2)
+      // The refreshed entry has a whole new ttl.
+      expect(Duration.toMillis(Option.getOrThrow(yield* cache.ttl(key)))).toBe(100_000)
+      expect(yield* CacheStats.get(namespace)).toMatchObject({ misses: 1, hits: 12 })
+    }).pipe(Effect.provide(live())),
+  )
+
+  it.effect("eagerRefresh: a failed refresh keeps the current value, and the next hit tries again", () =>
+    Effect.gen(function* () {
+      const aside = yield* CacheAside
+      const namespace = freshNamespace()
+      const options = {
+        key: `eager-fail:${namespace}`,
+        schema: Account,
+        ttl: "100 seconds",
+        eagerRefresh: 0.5,
+        namespace,
+      } as const
+      let attempts = 0
+      yield* aside.getOrLoad(options, Effect.succeed(new Account({ id: "v1", balance: 1 })))
+      yield* TestClock.adjust("60 seconds")
+      const failing = Effect.zipRight(
+        Effect.sync(() => attempts++),
+        Effect.fail("db down" as const),
+      )
+      expect((yield* aside.getOrLoad(options, failing)).id).toBe("v1")
+      yield* settle
+      expect((yield* aside.getOrLoad(options, failing)).id).toBe("v1")
+      yield* settle
+      expect(attempts).toBe(2)
+    }).pipe(Effect.provide(live())),
+  )
+
+  it.effect("eagerRefresh outside (0, 1) is a defect", () =>
+    Effect.gen(function* () {
+      const aside = yield* CacheAside
+      const exit = yield* Effect.exit(
+        aside.getOrLoad(
+          { key: "bad", schema: Account, ttl: "1 minute", eagerRefresh: 1 },
+          Effect.succeed(new Account({ id: "x", balance: 0 })),
+        ),
+      )
+      expect(exit._tag).toBe("Failure")
     }).pipe(Effect.provide(live())),
   )
 })
