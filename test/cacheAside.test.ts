@@ -1,8 +1,24 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Deferred, Duration, Effect, Fiber, Layer, Option, Schema, TestClock } from "effect"
-import { Cache, CacheAside, CacheStats, MemoryCache } from "../src/index.js"
+import {
+  type Context,
+  Deferred,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  Layer,
+  Option,
+  Schema,
+  Scope,
+  TestClock,
+} from "effect"
+import { Cache, CacheAside, type CacheAsideOptions, CacheStats, leaseKey, MemoryCache } from "../src/index.js"
+import { RedisCache } from "../src/redis.js"
 import { backends } from "./support/backends.js"
 import { captureLogs, failingCache } from "./support/fixtures.js"
+import { hasRedisServerBinary, startRedisServer } from "./support/redisServer.js"
+import { startProxy } from "./support/tcpProxy.js"
+import { redisUrl, uniquePrefix } from "./support/testRedis.js"
 
 class Account extends Schema.Class<Account>("Account")({ id: Schema.String, balance: Schema.Number }) {}
 
@@ -368,4 +384,267 @@ describe("CacheAside failing open", () => {
       Effect.provide(CacheAside.layer.pipe(Layer.provide(failingCache), Layer.provideMerge(logs.layer))),
     )
   })
+})
+
+/**
+ * One "instance": its own RedisCache (its own connection) and its own CacheAside, as a separate process
+ * would have, built in the given scope.
+ */
+const instance = (url: string, keyPrefix: string, scope: Scope.Scope) =>
+  Layer.buildWithScope(
+    CacheAside.layer.pipe(Layer.provideMerge(RedisCache.layer({ url, keyPrefix, commandTimeout: 300 }))),
+    scope,
+  )
+
+const sleep = (ms: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))
+const waitFor = (condition: () => boolean) =>
+  Effect.gen(function* () {
+    for (let i = 0; i < 500 && !condition(); i++) yield* sleep(10)
+    expect(condition()).toBe(true)
+  })
+
+const getOrLoad = <E>(
+  context: Context.Context<CacheAside>,
+  options: CacheAsideOptions<Account, typeof Account.Encoded>,
+  lookup: Effect.Effect<Account, E>,
+) => Effect.flatMap(CacheAside, (aside) => aside.getOrLoad(options, lookup)).pipe(Effect.provide(context))
+
+describe("CacheAside singleFlight: distributed, over two RedisCache instances", () => {
+  it.live("100 concurrent calls in each of two instances on one cold key run the lookup once in total", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const scope = yield* Effect.scope
+        const prefix = uniquePrefix("sf")
+        const a = yield* instance(redisUrl(0), prefix, scope)
+        const b = yield* instance(redisUrl(0), prefix, scope)
+        let lookups = 0
+        const lookup = Effect.sync(() => ++lookups).pipe(
+          Effect.zipLeft(Effect.sleep("100 millis")),
+          Effect.map((n) => new Account({ id: `v${n}`, balance: n })),
+        )
+        const options = {
+          key: "cold",
+          schema: Account,
+          ttl: "1 minute",
+          singleFlight: "distributed",
+        } as const
+        const calls = [a, b].flatMap((context) =>
+          Array.from({ length: 100 }, () => getOrLoad(context, options, lookup)),
+        )
+        const results = yield* Effect.all(calls, { concurrency: "unbounded" })
+        expect(lookups).toBe(1)
+        expect(new Set(results.map((r) => r.id))).toStrictEqual(new Set(["v1"]))
+        // The lease is released once the value is stored.
+        expect(
+          yield* Effect.flatMap(Cache, (cache) => cache.exists(leaseKey("cold"))).pipe(Effect.provide(a)),
+        ).toBe(false)
+      }),
+    ),
+  )
+
+  it.live("an interrupted holder releases its lease: another instance takes over at once", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const prefix = uniquePrefix("sf")
+        const scopeA = yield* Scope.make()
+        const a = yield* instance(redisUrl(0), prefix, scopeA)
+        const b = yield* instance(redisUrl(0), prefix, yield* Effect.scope)
+        const options = {
+          key: "k",
+          schema: Account,
+          ttl: "1 minute",
+          singleFlight: "distributed",
+          lease: "10 seconds",
+        } as const
+        let startedA = false
+        const fiberA = yield* Effect.fork(
+          getOrLoad(
+            a,
+            options,
+            Effect.zipRight(
+              Effect.sync(() => (startedA = true)),
+              Effect.never,
+            ),
+          ),
+        )
+        yield* waitFor(() => startedA)
+        const fiberB = yield* Effect.fork(
+          getOrLoad(b, options, Effect.succeed(new Account({ id: "b", balance: 2 }))),
+        )
+        yield* sleep(100)
+        const before = Date.now()
+        // Instance A shuts down mid-lookup: its lookup is interrupted, and its lease released.
+        yield* Scope.close(scopeA, Exit.void)
+        expect((yield* Fiber.join(fiberB)).id).toBe("b")
+        expect(Date.now() - before).toBeLessThan(2_000)
+        yield* Fiber.interrupt(fiberA)
+      }),
+    ),
+  )
+
+  it.live("a holder that dies without releasing: another instance takes over after the lease", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const prefix = uniquePrefix("sf")
+        const proxy = yield* Effect.promise(() => startProxy(Number(new URL(redisUrl(0)).port)))
+        yield* Effect.addFinalizer(() => Effect.promise(() => proxy.close()))
+        const scopeA = yield* Scope.make()
+        const a = yield* instance(`redis://127.0.0.1:${proxy.port}/0`, prefix, scopeA)
+        const b = yield* instance(redisUrl(0), prefix, yield* Effect.scope)
+        const options = {
+          key: "k",
+          schema: Account,
+          ttl: "1 minute",
+          singleFlight: "distributed",
+          lease: 800,
+        } as const
+        let startedA = 0
+        let lookupsB = 0
+        yield* Effect.fork(
+          getOrLoad(
+            a,
+            options,
+            Effect.zipRight(
+              Effect.sync(() => (startedA = Date.now())),
+              Effect.never,
+            ),
+          ),
+        )
+        yield* waitFor(() => startedA > 0)
+        const fiberB = yield* Effect.fork(
+          getOrLoad(
+            b,
+            options,
+            Effect.sync(() => new Account({ id: "b", balance: ++lookupsB })),
+          ),
+        )
+        // A's process dies: its connection is gone, so its release cannot reach Redis.
+        yield* Effect.promise(() => proxy.close())
+        yield* Effect.forkDaemon(Scope.close(scopeA, Exit.void))
+        const value = yield* Fiber.join(fiberB)
+        const tookOverAfter = Date.now() - startedA
+        expect(value.id).toBe("b")
+        expect(lookupsB).toBe(1)
+        // Not before A's lease lapsed, and not much later: the waiter polls at most every 50 ms.
+        expect(tookOverAfter).toBeGreaterThanOrEqual(700)
+        expect(tookOverAfter).toBeLessThan(2_500)
+      }),
+    ),
+  )
+
+  it.live("lock safety: a holder whose lease lapsed cannot release the next holder's lease", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const scope = yield* Effect.scope
+        const prefix = uniquePrefix("sf")
+        const a = yield* instance(redisUrl(0), prefix, scope)
+        const b = yield* instance(redisUrl(0), prefix, scope)
+        const options = {
+          key: "k",
+          schema: Account,
+          ttl: "1 minute",
+          singleFlight: "distributed",
+          lease: 300,
+        } as const
+        let startedA = false
+        let startedB = false
+        const gateB = yield* Deferred.make<void>()
+        const fiberA = yield* Effect.fork(
+          getOrLoad(
+            a,
+            options,
+            Effect.sync(() => (startedA = true)).pipe(
+              Effect.zipRight(Effect.sleep("900 millis")),
+              Effect.as(new Account({ id: "a", balance: 1 })),
+            ),
+          ),
+        )
+        yield* waitFor(() => startedA)
+        // B's own lease outlasts the whole test, so only A's release could remove it.
+        const fiberB = yield* Effect.fork(
+          getOrLoad(
+            b,
+            { ...options, lease: "10 seconds" },
+            Effect.sync(() => (startedB = true)).pipe(
+              Effect.zipRight(Deferred.await(gateB)),
+              Effect.as(new Account({ id: "b", balance: 2 })),
+            ),
+          ),
+        )
+        // A's lookup outlives its lease: B takes the lease over and looks up itself.
+        yield* waitFor(() => startedB)
+        const leaseOfB = yield* Effect.flatMap(Cache, (cache) => cache.get(leaseKey("k"))).pipe(
+          Effect.provide(b),
+        )
+        expect(Option.isSome(leaseOfB)).toBe(true)
+        // A finishes and releases with its own token: B's lease stays.
+        expect((yield* Fiber.join(fiberA)).id).toBe("a")
+        expect(
+          yield* Effect.flatMap(Cache, (cache) => cache.get(leaseKey("k"))).pipe(Effect.provide(b)),
+        ).toStrictEqual(leaseOfB)
+        yield* Deferred.succeed(gateB, undefined)
+        expect((yield* Fiber.join(fiberB)).id).toBe("b")
+        expect(
+          yield* Effect.flatMap(Cache, (cache) => cache.exists(leaseKey("k"))).pipe(Effect.provide(b)),
+        ).toBe(false)
+      }),
+    ),
+  )
+
+  it.live("a waiter waits one lease at most, then looks up itself", () =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const a = yield* instance(redisUrl(0), uniquePrefix("sf"), yield* Effect.scope)
+        // A lease held by a process that never stores nor releases, for far longer than ours.
+        yield* Effect.flatMap(Cache, (cache) =>
+          cache.setIfAbsent(leaseKey("k"), "foreign", { ttl: "1 minute" }),
+        ).pipe(Effect.provide(a))
+        const options = {
+          key: "k",
+          schema: Account,
+          ttl: "1 minute",
+          singleFlight: "distributed",
+          lease: 400,
+        } as const
+        const before = Date.now()
+        const value = yield* getOrLoad(a, options, Effect.succeed(new Account({ id: "own", balance: 0 })))
+        const waited = Date.now() - before
+        expect(value.id).toBe("own")
+        expect(waited).toBeGreaterThanOrEqual(390)
+        expect(waited).toBeLessThan(1_500)
+      }),
+    ),
+  )
+
+  it.live.skipIf(!hasRedisServerBinary())(
+    "Redis down: falls back to in-process single-flight, never an error",
+    () => {
+      const logs = captureLogs()
+      return Effect.scoped(
+        Effect.gen(function* () {
+          const server = yield* Effect.acquireRelease(
+            Effect.promise(() => startRedisServer()),
+            (s) => Effect.promise(() => s.stop()),
+          )
+          const a = yield* instance(server.url, "", yield* Effect.scope)
+          yield* Effect.promise(() => server.kill())
+          let lookups = 0
+          const lookup = Effect.sync(() => ++lookups).pipe(
+            Effect.zipLeft(Effect.sleep("50 millis")),
+            Effect.map((n) => new Account({ id: `v${n}`, balance: n })),
+          )
+          const options = { key: "k", schema: Account, ttl: "1 minute", singleFlight: "distributed" } as const
+          const before = Date.now()
+          const results = yield* Effect.all(
+            Array.from({ length: 20 }, () => getOrLoad(a, options, lookup)),
+            { concurrency: "unbounded" },
+          )
+          expect(Date.now() - before).toBeLessThan(2_000)
+          expect(lookups).toBe(1)
+          expect(new Set(results.map((r) => r.id))).toStrictEqual(new Set(["v1"]))
+          expect(logs.entries.map((e) => e.message)).toContain("CacheAside.lease failed open")
+        }).pipe(Effect.provide(logs.layer)),
+      )
+    },
+  )
 })
