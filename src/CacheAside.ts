@@ -51,7 +51,7 @@ import { makeFailOpenLog } from "./internal/failOpenLog.js"
  * @since 0.1.0
  * @category models
  */
-export interface CacheAsideOptions<A, I> {
+export interface CacheAsideOptions<A, I, E = unknown> {
   /** The cache key (under the Cache's key prefix). */
   readonly key: string
   /** How the value is stored: encoded with this Schema to JSON, decoded (and validated) on the way back. */
@@ -79,6 +79,13 @@ export interface CacheAsideOptions<A, I> {
    * expire.
    */
   readonly grace?: Duration.DurationInput | undefined
+  /**
+   * Which lookup failures the stale value may answer for, within `grace`. Default: every typed failure. A
+   * failure that says the value is gone for good (not found, revoked, forbidden) should return `false`, so
+   * it reaches the caller instead of a value that no longer exists. Ignored without `grace`.
+   */
+  // Method syntax: options typed with the default `E` stay assignable wherever a specific `E` is expected.
+  serveStaleOn?(error: E): boolean
   /**
    * With a stale value in hand (inside its `grace`), how long a caller waits for the lookup before it is
    * answered with the stale value; the lookup then finishes in the background (in the service's scope) and
@@ -216,7 +223,7 @@ export interface CacheAsideService {
    * lookup fails or is slower than `softTimeout`. Fails only as the lookup fails.
    */
   readonly getOrLoad: <A, I, E, R>(
-    options: CacheAsideOptions<A, I>,
+    options: CacheAsideOptions<A, I, NoInfer<E>>,
     lookup: Effect.Effect<A, E, R>,
   ) => Effect.Effect<A, E, R>
   /**
@@ -416,7 +423,7 @@ export const make: Effect.Effect<CacheAsideService, never, Cache | Scope.Scope> 
     })
 
   const answer = <A, I, E, R>(
-    options: CacheAsideOptions<A, I>,
+    options: CacheAsideOptions<A, I, E>,
     timing: Timing,
     namespace: string,
     lookup: Effect.Effect<A, E, R>,
@@ -449,14 +456,15 @@ export const make: Effect.Effect<CacheAsideService, never, Cache | Scope.Scope> 
       if (Option.isNone(outcome)) return stale
       if (Either.isRight(outcome.value)) return outcome.value.right
       // A revoked entry is never served: invalidate counts even against a stale copy read before it.
-      if (flight.invalidated) return yield* Effect.fail(outcome.value.left)
-      yield* servedStale(namespace, options.key, outcome.value.left)
+      const error = outcome.value.left
+      if (flight.invalidated || options.serveStaleOn?.(error) === false) return yield* Effect.fail(error)
+      yield* servedStale(namespace, options.key, error)
       return stale
     })
 
   // Checking the map and registering a flight happen in one synchronous step, so two fibers can never both
   // become the reader of a key.
-  const getOrLoad = <A, I, E, R>(options: CacheAsideOptions<A, I>, lookup: Effect.Effect<A, E, R>) =>
+  const getOrLoad = <A, I, E, R>(options: CacheAsideOptions<A, I, E>, lookup: Effect.Effect<A, E, R>) =>
     Effect.suspend((): Effect.Effect<A, E, R> => {
       const running = inFlight.get(options.key)
       if (running !== undefined) return Deferred.await(running.deferred as Deferred.Deferred<A, E>)

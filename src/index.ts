@@ -92,6 +92,7 @@ export {
   ConnectionNotFound,
   ConnectionNotOwned,
   type ConnectionPatch,
+  defaultGraceConfig,
   ProviderConnectionRepository,
   ProviderConnectionService,
   RepositoryError,

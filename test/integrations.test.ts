@@ -7,11 +7,13 @@ import {
   ConnectionNotFound,
   ConnectionNotOwned,
   connectionKey,
+  type ProviderConnection,
   ProviderConnectionRepository,
   ProviderConnectionService,
   ProviderToken,
   ProviderTokenCache,
   RateLimiter,
+  RepositoryError,
   rateLimitKey,
   Session,
   SessionStore,
@@ -235,6 +237,67 @@ describe.each(backends)("integration points over $name", ({ layer, elapse }) => 
         expect(denied).toBeInstanceOf(ConnectionNotOwned)
       }).pipe(Effect.provide(live))
     })
+
+    it.effect(
+      "a database outage serves the last known connection within its grace; a revoked one never",
+      () => {
+        // A repository that can go down, and lose rows.
+        const rows = new Map<string, ProviderConnection>(
+          [
+            makeConnection({ id: uuid(100), userId: owner }),
+            makeConnection({ id: uuid(102), userId: owner }),
+          ].map((c) => [c.id, c]),
+        )
+        let down = false
+        let lookups = 0
+        const repository = Layer.succeed(ProviderConnectionRepository, {
+          findById: (id) =>
+            Effect.suspend(() => {
+              lookups++
+              return down
+                ? Effect.fail(new RepositoryError({ operation: "findById" }))
+                : Effect.succeed(Option.fromNullable(rows.get(id)))
+            }),
+          save: (connection) =>
+            down
+              ? Effect.fail(new RepositoryError({ operation: "save" }))
+              : Effect.sync(() => void rows.set(connection.id, connection)),
+        })
+        const live = ProviderConnectionService.layerWithTtl(300, { grace: 1_000 }).pipe(
+          Layer.provideMerge(CacheAside.layer),
+          Layer.provideMerge(repository),
+          Layer.provideMerge(layer()),
+        )
+        return Effect.gen(function* () {
+          const service = yield* ProviderConnectionService
+          const cached = yield* service.getForUser(owner, uuid(100))
+          yield* service.getForUser(owner, uuid(102))
+          yield* elapse(400)
+          down = true
+          // Past ttl, the repository is asked again; it fails, so the last known connection answers.
+          expect(yield* service.getForUser(owner, uuid(100))).toStrictEqual(cached)
+          expect(lookups).toBe(3)
+          // Ownership is still checked on the stale copy.
+          expect(yield* Effect.flip(service.getForUser(uuid(77), uuid(100)))).toBeInstanceOf(
+            ConnectionNotOwned,
+          )
+          // A row that is gone is not served from the grace copy.
+          down = false
+          rows.delete(uuid(102))
+          expect(yield* Effect.flip(service.getForUser(owner, uuid(102)))).toBeInstanceOf(ConnectionNotFound)
+          // Revocation is not subject to grace: after disconnect, an outage is an error, not the old connection.
+          yield* service.disconnect(owner, uuid(100))
+          down = true
+          expect(yield* Effect.flip(service.getForUser(owner, uuid(100)))).toBeInstanceOf(RepositoryError)
+          // Past ttl + grace, an outage reaches the caller.
+          down = false
+          yield* service.getForUser(owner, uuid(100))
+          down = true
+          yield* elapse(1_500)
+          expect(yield* Effect.flip(service.getForUser(owner, uuid(100)))).toBeInstanceOf(RepositoryError)
+        }).pipe(Effect.provide(live))
+      },
+    )
 
     it.effect("concurrent reads of one connection hit the repository once", () => {
       const { live, stats } = setup()
