@@ -274,10 +274,10 @@ export const make: Effect.Effect<CacheAsideService, never, Cache | Scope.Scope> 
     )
 
   // Only the failure's tag is logged: a lookup's error may carry what must not reach a log.
-  const servedStale = (namespace: string, key: string, error: unknown) =>
+  const lookupFailed = (namespace: string, key: string, error: unknown, message: string) =>
     failOpenLog.warn(
       "lookup",
-      Effect.logWarning("CacheAside lookup failed; served the stale value within its grace").pipe(
+      Effect.logWarning(message).pipe(
         Effect.annotateLogs({
           namespace,
           key,
@@ -438,7 +438,14 @@ export const make: Effect.Effect<CacheAsideService, never, Cache | Scope.Scope> 
           const refresh = yield* startLookup(options, timing, namespace, lookup)
           // A failed refresh is the next caller's to retry; the value in hand is still fresh.
           yield* Deferred.await(refresh).pipe(
-            Effect.catchAll((error) => servedStale(namespace, options.key, error)),
+            Effect.catchAll((error) =>
+              lookupFailed(
+                namespace,
+                options.key,
+                error,
+                "CacheAside refresh failed; the current value stays",
+              ),
+            ),
             Effect.forkIn(scope),
           )
         }
@@ -458,7 +465,12 @@ export const make: Effect.Effect<CacheAsideService, never, Cache | Scope.Scope> 
       // A revoked entry is never served: invalidate counts even against a stale copy read before it.
       const error = outcome.value.left
       if (flight.invalidated || options.serveStaleOn?.(error) === false) return yield* Effect.fail(error)
-      yield* servedStale(namespace, options.key, error)
+      yield* lookupFailed(
+        namespace,
+        options.key,
+        error,
+        "CacheAside lookup failed; served the stale value within its grace",
+      )
       return stale
     })
 
