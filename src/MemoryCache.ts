@@ -153,6 +153,14 @@ export const make = (options: MemoryCacheOptions = {}): Effect.Effect<Cache.Serv
       countPattern: countMatching,
       flushAll: Effect.sync(() => store.clear()),
       ping: Effect.succeed(true),
+      setIfAbsent: (key, value, ttlMs) =>
+        withNow((now) => {
+          if (live(key, now) !== undefined) return false
+          store.set(key, entryOf(value, expiresAt(now, ttlMs)))
+          return true
+        }),
+      deleteIfEquals: (key, value) =>
+        withNow((now) => live(key, now)?.found.value === value && store.delete(key)),
     }
     return makeCache(backend, { ...options, name: options.name ?? "memory" })
   })

@@ -6,6 +6,7 @@
  */
 import {
   Cause,
+  Clock,
   Config,
   type ConfigError,
   Context,
@@ -18,7 +19,7 @@ import {
   Schema,
 } from "effect"
 import { Cache, CacheError, type SetOptions } from "./Cache.js"
-import { makeConnectionDecoder } from "./internal/connectionDecoder.js"
+import { envelopeExpiry, makeConnectionDecoder } from "./internal/connectionDecoder.js"
 import { makeFailOpenLog } from "./internal/failOpenLog.js"
 import { withDomainSpan } from "./internal/spans.js"
 import { type ProviderConnection, ProviderConnectionJson } from "./ProviderConnection.js"
@@ -181,13 +182,22 @@ export const make = (
 
     const get = (id: string) => {
       const key = connectionKey(id)
+      const decode = (text: string) => {
+        const decoded = decodeConnection(id, text)
+        if (Either.isRight(decoded)) return Effect.succeed(Option.some(decoded.right))
+        // A corrupt entry would fail every read until it expires: drop it (best effort).
+        return Effect.zipRight(Effect.ignore(cache.delete(key)), Effect.fail(decoded.left))
+      }
       return cache.get(key).pipe(
         Effect.flatMap((found) => {
           if (Option.isNone(found)) return Effect.succeedNone
-          const decoded = decodeConnection(id, found.value)
-          if (Either.isRight(decoded)) return Effect.succeed(Option.some(decoded.right))
-          // A corrupt entry would fail every read until it expires: drop it (best effort).
-          return Effect.zipRight(Effect.ignore(cache.delete(key)), Effect.fail(decoded.left))
+          // Written by CacheAside (ProviderConnectionService) with grace: past its logical expiry it is a
+          // miss here, and stays for CacheAside to serve during an outage. Its clock is the Clock.
+          const expiresAt = envelopeExpiry(found.value)
+          if (expiresAt === undefined) return decode(found.value)
+          return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            now >= expiresAt ? Effect.succeedNone : decode(found.value),
+          )
         }),
         guard("get", id, Option.none<ProviderConnection>()),
       )

@@ -26,7 +26,7 @@ export {
  * @since 0.1.0
  * @category services
  */
-export { CacheAside, type CacheAsideOptions, type CacheAsideService } from "./CacheAside.js"
+export { CacheAside, type CacheAsideOptions, type CacheAsideService, leaseKey } from "./CacheAside.js"
 /**
  * The metrics every `Cache` layer records: latency, errors by reason, hits and misses, by cache and
  * operation.
@@ -93,6 +93,7 @@ export {
   ConnectionNotFound,
   ConnectionNotOwned,
   type ConnectionPatch,
+  defaultGraceConfig,
   ProviderConnectionRepository,
   ProviderConnectionService,
   RepositoryError,

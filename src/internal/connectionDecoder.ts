@@ -3,11 +3,41 @@
  * bounded memo of earlier decodes.
  */
 import { Either, type ParseResult, Schema } from "effect"
-import { ProviderConnection, ProviderConnectionJson, ProviderCredentials } from "../ProviderConnection.js"
+import {
+  ProviderConnection,
+  ProviderConnectionJson,
+  ProviderConnectionWire,
+  ProviderCredentials,
+} from "../ProviderConnection.js"
 import { type DecodeMemo, makeDecodeMemo } from "./decodeMemo.js"
 
 // The synchronous decoder, built once: half the cost of the Effect one.
-const decodeJson = Schema.decodeUnknownEither(ProviderConnectionJson)
+const decodePlain = Schema.decodeUnknownEither(ProviderConnectionJson)
+const decodeWire = Schema.decodeUnknownEither(ProviderConnectionWire)
+
+/**
+ * How `CacheAside` stores a value when `grace` or `eagerRefresh` is on (ProviderConnectionService does, on
+ * the same keys): `{"__cacheAside":1,"at":…,"exp":…,"v":<the wire object>}`.
+ */
+const ENVELOPE = /^\{"__cacheAside":1,"at":-?\d+,"exp":(-?\d+),"v":/
+
+/**
+ * The logical expiry (epoch ms) of a stored entry written by `CacheAside` in an envelope, if it is one.
+ * Past it, the entry is kept only as `CacheAside`'s stale copy for an outage.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
+export const envelopeExpiry = (text: string): number | undefined => {
+  const match = ENVELOPE.exec(text)
+  return match === null ? undefined : Number(match[1])
+}
+
+/** The stored text as a connection: plain wire JSON, or the value inside a `CacheAside` envelope. */
+const decodeJson = (text: string): Either.Either<ProviderConnection, ParseResult.ParseError> => {
+  if (!ENVELOPE.test(text)) return decodePlain(text)
+  return decodeWire((JSON.parse(text) as { readonly v: unknown }).v)
+}
 
 const copyDate = <D extends Date | null>(date: D): D =>
   date === null ? date : (new Date(date.getTime()) as D)

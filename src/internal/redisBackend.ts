@@ -375,6 +375,10 @@ export const makeRedisBackend = (
       return counted
     }
 
+    // Lease operations: single-key scripts of their own, outside the write batch.
+    const setIfAbsentScript = makeEncodedScript(Scripts.setIfAbsent.lua)
+    const deleteIfEqualsScript = makeEncodedScript(Scripts.deleteIfEquals.lua)
+
     const backend: Backend = {
       get: batcher.get,
       getMany: (keys) =>
@@ -454,6 +458,24 @@ export const makeRedisBackend = (
         call(() => client.ping()),
         (reply) => reply === "PONG",
       ),
+      setIfAbsent: (key, value, ttlMs) =>
+        Effect.map(
+          call(
+            () =>
+              setIfAbsentScript(
+                client,
+                [key],
+                [String(deadline(key)), ttlMs === undefined ? "" : String(ttlMs), value],
+              ),
+            key,
+          ),
+          isOne,
+        ),
+      deleteIfEquals: (key, value) =>
+        Effect.map(
+          call(() => deleteIfEqualsScript(client, [key], [String(deadline(key)), value]), key),
+          isOne,
+        ),
     }
     return backend
   })
