@@ -1,0 +1,22 @@
+/**
+ * Every case of `npm run bench`, in the order they run (each in a Node process of its own). A new case is a
+ * file beside this one exporting `defineCase({...})` (see `../BenchCase.ts`), added here.
+ */
+import type { AnyBenchCase } from "../BenchCase.js"
+import { deletePattern100k } from "./delete-pattern-100k.js"
+import { getConcurrent } from "./get-concurrent.js"
+import { getMany1000 } from "./get-many-1000.js"
+import { memoryGet } from "./memory-get.js"
+import { providerGetHit } from "./provider-get-hit.js"
+import { providerGetHit256 } from "./provider-get-hit-256.js"
+import { setMany1000Ttl } from "./set-many-1000-ttl.js"
+
+export const cases: ReadonlyArray<AnyBenchCase> = [
+  getConcurrent,
+  providerGetHit,
+  providerGetHit256,
+  getMany1000,
+  setMany1000Ttl,
+  deletePattern100k,
+  memoryGet,
+]
