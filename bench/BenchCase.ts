@@ -16,6 +16,13 @@
  * Adding a case: write `bench/cases/<name>.ts` exporting `defineCase({...})`, and list it in
  * `bench/cases/index.ts`. `bench/cases/get-many-1000.ts` is the smallest Redis example,
  * `bench/cases/memory-bytes-per-entry.ts` a figure that is not a ratio.
+ *
+ * Porting a case written for the earlier single-file runner (`(env: Env) => Effect<void, unknown, Scope>`):
+ * what it built from `env` (`raw`, `cache`, `run`, layers) moves to `setup` (`rawClients`, `ourRedisCache`,
+ * `buildLayer` in `bench/workload.ts`) and is closed in `teardown`; the record it passed to `compare` is
+ * `contenders`; each `record(name, ours, baseline, target, met)` becomes `row(name, ours, { baseline,
+ * target, met })` in `report`. Where the target is against "the faster raw client", name the contenders
+ * `IOREDIS` and `NODE_REDIS` and take the baseline from `fasterRaw`.
  */
 
 /** One round of one contender. */
