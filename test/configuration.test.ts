@@ -25,8 +25,9 @@ import { makeSecretScrubber, secretsOf } from "../src/internal/secrets.js"
 import { redisVersionOf, versionProblem } from "../src/internal/serverGuard.js"
 import { RedisCache } from "../src/redis.js"
 import { startFakeRedisServer } from "./support/fakeRedisServer.js"
-import { captureLogs, failOnUnexpectedErrors } from "./support/fixtures.js"
+import { captureLogs } from "./support/fixtures.js"
 import { freePort, startRedisServer } from "./support/redisServer.js"
+import { failOnUnexpectedErrors } from "./support/unexpectedErrors.js"
 
 const PASSWORD = "S3cretPassw0rd"
 

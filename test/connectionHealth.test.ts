@@ -12,9 +12,10 @@ import { Redis } from "ioredis"
 import { Cache, type CacheError } from "../src/index.js"
 import { RedisCache } from "../src/redis.js"
 import { startFakeRedisServer } from "./support/fakeRedisServer.js"
-import { captureLogs, failOnUnexpectedErrors } from "./support/fixtures.js"
+import { captureLogs } from "./support/fixtures.js"
 import { startRedisServer } from "./support/redisServer.js"
 import { startProxy, startSilentPeer } from "./support/tcpProxy.js"
+import { failOnUnexpectedErrors } from "./support/unexpectedErrors.js"
 
 failOnUnexpectedErrors()
 v8.setFlagsFromString("--expose-gc")

@@ -21,8 +21,9 @@ import {
 } from "effect"
 import { Cache, CacheError, ProviderConnectionCache } from "../src/index.js"
 import { RedisCache } from "../src/redis.js"
-import { captureLogs, failOnUnexpectedErrors, makeConnection } from "./support/fixtures.js"
+import { captureLogs, makeConnection } from "./support/fixtures.js"
 import { freePort, type RedisServer, startRedisServer } from "./support/redisServer.js"
+import { failOnUnexpectedErrors } from "./support/unexpectedErrors.js"
 
 const TIMEOUT_MS = 300
 const MARGIN_MS = 700

@@ -21,9 +21,10 @@ import { Redis } from "ioredis"
 import { Cache, type CacheError } from "../src/index.js"
 import { RedisCache } from "../src/redis.js"
 import { cacheContract } from "./contract/cacheContract.js"
-import { captureLogs, failOnUnexpectedErrors } from "./support/fixtures.js"
+import { captureLogs } from "./support/fixtures.js"
 import { forceFailover, masterAddress, startRedisSentinel } from "./support/redisSentinel.js"
 import { freePort, startRedisServer } from "./support/redisServer.js"
+import { failOnUnexpectedErrors } from "./support/unexpectedErrors.js"
 
 const tuning = {
   commandTimeout: Duration.millis(300),

@@ -2,55 +2,28 @@
  * `provider-get-hit-concurrent`: `ProviderConnectionCache.get` over 10,000 stored connections from 256
  * concurrent loops, against what a careful hand-written service would do on the same workload: a raw ioredis
  * GET (auto-pipelined), `JSON.parse`, and a decoder that checks everything the Schema checks and builds the
- * same classes.
+ * same classes. Target: ratio >= 1.5.
  */
-import { Effect } from "effect"
-import type { Redis } from "ioredis"
+import { Effect, Layer } from "effect"
 import {
-  type Cache,
   type ConnectionStatus,
   type CredentialType,
   connectionKey,
   ProviderConnection,
   ProviderConnectionCache,
   ProviderCredentials,
-} from "../src/index.js"
-import { parseIsoDateTime } from "../src/ProviderConnection.js"
-import { makeConnection, uuid } from "../test/support/fixtures.js"
+} from "../../src/index.js"
+import { parseIsoDateTime } from "../../src/ProviderConnection.js"
+import { RedisCache } from "../../src/redis.js"
+import { makeConnection, uuid } from "../../test/support/fixtures.js"
+import { defineCase, row } from "../BenchCase.js"
+import { effectWorkers, promiseWorkers } from "../measure.js"
+import { buildLayer, CONCURRENCY, OURS, rawClients } from "../workload.js"
 
+const NAME = "provider-get-hit-concurrent"
+const RAW = "ioredis GET, auto-pipelined + JSON.parse + validating hand-written decode"
 const CONNECTIONS = 10_000
-const CONCURRENCY = 256
 const PER_WORKER = 100
-
-interface Sample {
-  readonly opsPerSec: number
-  readonly p50Ms: number
-  readonly p99Ms: number
-}
-
-/** What the case needs from the harness in main.ts. */
-export interface Harness {
-  readonly raw: Redis
-  readonly run: <A, E>(effect: Effect.Effect<A, E, Cache | ProviderConnectionCache>) => Promise<A>
-  readonly record: (
-    name: string,
-    ours: Sample,
-    baseline: { name: string; sample: Sample } | null,
-    target: string,
-    met: (ratio: number | null, ours: Sample) => boolean,
-  ) => void
-  readonly compare: (contenders: Record<string, () => Promise<Sample>>) => Promise<Record<string, Sample>>
-  readonly promiseWorkers: (
-    workers: number,
-    perWorker: number,
-    op: (i: number) => Promise<unknown>,
-  ) => Promise<Sample>
-  readonly effectWorkers: <R>(
-    workers: number,
-    perWorker: number,
-    op: (i: number) => Effect.Effect<unknown, unknown, R>,
-  ) => Effect.Effect<Sample, unknown, R>
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // The baseline's decoder: every check of ProviderConnectionWire, written out by hand.
@@ -148,59 +121,59 @@ export const decodeByHand = (text: string): ProviderConnection | undefined => {
 
 // ---------------------------------------------------------------------------------------------------------
 
-/** The case: stores 10,000 connections through the service, then reads them back both ways. */
-export const providerGetHitConcurrent = ({
-  raw,
-  run,
-  record,
-  compare,
-  promiseWorkers,
-  effectWorkers,
-}: Harness) =>
-  Effect.gen(function* () {
+export const providerGetHitConcurrent = defineCase({
+  name: NAME,
+  rows: [NAME],
+  setup: async ({ redisUrl }) => {
+    const url = redisUrl!
+    const raw = await rawClients(url)
+    const built = await buildLayer(
+      ProviderConnectionCache.layerWithTtl("1 hour").pipe(Layer.provide(RedisCache.layer({ url }))),
+    )
+    const run = <A, E>(effect: Effect.Effect<A, E, ProviderConnectionCache>) =>
+      Effect.runPromise(Effect.provide(effect, built.context))
     const ids = Array.from({ length: CONNECTIONS }, (_, i) => uuid(100_000 + i))
-    yield* Effect.promise(() =>
-      run(
-        Effect.flatMap(ProviderConnectionCache, (connections) =>
-          Effect.forEach(ids, (id) => connections.set(makeConnection({ id })), {
-            concurrency: 64,
-            discard: true,
-          }),
-        ),
+    await run(
+      Effect.flatMap(ProviderConnectionCache, (connections) =>
+        Effect.forEach(ids, (id) => connections.set(makeConnection({ id })), {
+          concurrency: 64,
+          discard: true,
+        }),
       ),
     )
     const keys = ids.map(connectionKey)
     // Both sides must find every connection, or the comparison is of misses.
-    const byHand = yield* Effect.promise(async () => decodeByHand((await raw.get(keys[0]!)) ?? ""))
-    if (byHand?.id !== ids[0]) throw new Error("the baseline decoder rejects a stored connection")
-
-    const get = (connections: ProviderConnectionCache["Type"]) => (i: number) =>
-      Effect.flatMap(connections.get(ids[i % CONNECTIONS]!), (found) =>
-        found._tag === "None" ? Effect.dieMessage("provider-get-hit-concurrent: a miss") : Effect.void,
-      )
-    const rawGet = async (i: number) => {
-      const found = decodeByHand((await raw.get(keys[i % CONNECTIONS]!)) ?? "")
-      if (found === undefined) throw new Error("provider-get-hit-concurrent: a baseline miss")
+    if (decodeByHand((await raw.ioredis.get(keys[0]!)) ?? "")?.id !== ids[0]) {
+      throw new Error("the baseline decoder rejects a stored connection")
     }
-    const samples = yield* Effect.promise(() =>
-      compare({
-        raw: () => promiseWorkers(CONCURRENCY, PER_WORKER, rawGet),
-        ours: () =>
-          run(
-            Effect.flatMap(ProviderConnectionCache, (connections) =>
-              effectWorkers(CONCURRENCY, PER_WORKER, get(connections)),
-            ),
-          ),
-      }),
+    const get = Effect.map(
+      ProviderConnectionCache,
+      (connections) => (i: number) =>
+        Effect.flatMap(connections.get(ids[i % CONNECTIONS]!), (found) =>
+          found._tag === "None" ? Effect.dieMessage(`${NAME}: a miss`) : Effect.void,
+        ),
     )
-    record(
-      "provider-get-hit-concurrent",
-      samples.ours!,
-      {
-        name: "ioredis GET, auto-pipelined + JSON.parse + validating hand-written decode",
-        sample: samples.raw!,
+    return {
+      ours: () => run(Effect.flatMap(get, (op) => effectWorkers(CONCURRENCY, PER_WORKER, op))),
+      raw: () =>
+        promiseWorkers(CONCURRENCY, PER_WORKER, async (i) => {
+          if (decodeByHand((await raw.ioredis.get(keys[i % CONNECTIONS]!)) ?? "") === undefined) {
+            throw new Error(`${NAME}: a baseline miss`)
+          }
+        }),
+      close: async () => {
+        await built.close()
+        await raw.close()
       },
-      "ratio >= 1.5",
-      (ratio) => (ratio ?? 0) >= 1.5,
-    )
-  })
+    }
+  },
+  contenders: (state) => ({ [OURS]: state.ours, [RAW]: state.raw }),
+  report: (medians) => [
+    row(NAME, medians[OURS]!, {
+      baseline: { name: RAW, sample: medians[RAW]! },
+      target: "ratio >= 1.5",
+      met: (ratio) => (ratio ?? 0) >= 1.5,
+    }),
+  ],
+  teardown: (state) => state.close(),
+})
