@@ -13,9 +13,10 @@ import { MAX_MAP_SIZE, MemoryStore } from "./internal/memoryStore.js"
 import { durationProblem, positiveIntegerProblem } from "./internal/redisOptions.js"
 
 /**
- * The default `maxEntries`: 100,000 entries. At 100-byte values and 20-byte keys that is about 25 MB, at
- * 1 KB values about 115 MB: small next to Node's default heap, so the embedded default cannot take a process
- * down, and large enough for the tests, local development and small services this layer is for.
+ * The default `maxEntries`: 100,000 entries. At 100-byte values and 20-byte keys that is about 20 MB, at
+ * 1 KB values about 113 MB (measured, strings included): small next to Node's default heap, so the embedded
+ * default cannot take a process down, and large enough for the tests, local development and small services
+ * this layer is for.
  *
  * @since 0.2.0
  * @category constants
