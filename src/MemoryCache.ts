@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Layer, Option, type Scope } from "effect"
+import { Deferred, Duration, Effect, Exit, Layer, Option, type Scope } from "effect"
 import { Cache, type CacheError } from "./Cache.js"
 import { compileGlob } from "./internal/glob.js"
 import { incrementBy, NOT_AN_INTEGER, parseRedisInteger } from "./internal/integer.js"
@@ -48,10 +48,11 @@ export interface MemoryCacheOptions {
    */
   readonly maxEntries?: number | undefined
   /**
-   * How often the active expire cycle runs, as Redis's `hz` (10 per second) does. Each cycle reclaims
-   * expired entries, earliest expiry first, for at most 1 ms; when it runs out of time with entries still
-   * due, the next cycle comes 2 ms later instead. Expiry itself is exact at every read; the cycle only
-   * gives memory back for keys nobody reads. Must be positive. Default: 100 milliseconds.
+   * The shortest time between two runs of the active expire cycle (Redis runs it `hz` = 10 times a second).
+   * A cycle runs when an entry is due, at most once per interval; it reclaims expired entries, earliest
+   * expiry first, for at most 1 ms of real time, and when it runs out of time with entries still due, the
+   * next one comes 2 ms later instead. Expiry itself is exact at every read; the cycle only gives memory
+   * back for keys nobody reads. Must be positive. Default: 100 milliseconds.
    */
   readonly sweepInterval?: Duration.DurationInput | undefined
 }
@@ -73,7 +74,7 @@ export interface MemoryCacheService extends Cache.Service {
 /** Real time each expire cycle may use: Redis's fast cycle is 1 ms. */
 const CYCLE_BUDGET_MS = 1
 /** The pause after a cycle that ran out of time: at most a third of the event loop goes to expiry. */
-const BEHIND_DELAY = Duration.millis(2)
+const BEHIND_DELAY_MS = 2
 
 const invalidOption = (detail: string) =>
   Effect.fail(cacheError({ reason: "InvalidArgument", operation: "connect", detail }))
@@ -135,23 +136,43 @@ export const make = (
     const expiresAt = (now: number, ttlMs: number | undefined) =>
       ttlMs === undefined ? Number.POSITIVE_INFINITY : now + ttlMs
 
-    // Redis's active expire cycle, incrementally: which entries are due is read from the Clock (so TestClock
-    // drives it); the budget is real CPU time, which no clock adjustment can stretch.
-    const interval = Duration.decode(options.sweepInterval ?? Duration.millis(100))
-    let nextCycle = interval
-    const expireCycle = Effect.sync(() => {
-      const deadline = performance.now() + CYCLE_BUDGET_MS
-      const behind = store.expireCycle(clock.unsafeCurrentTimeMillis(), () => performance.now() > deadline)
-      nextCycle = behind ? BEHIND_DELAY : interval
+    // Redis's active expire cycle, incrementally. Which entries are due is read from the Clock (so TestClock
+    // drives it); the budget is real CPU time, which no clock adjustment can stretch. Unlike Redis, which
+    // wakes 10 times a second whatever the keyspace holds, the cycle sleeps until the earliest expiry (and
+    // at least an interval after the last cycle): an idle cache costs nothing, and `TestClock.adjust("1 hour")`
+    // steps through the instants where something expires, not through 36,000 empty cycles. A write that
+    // expires earlier than the planned wake-up wakes it.
+    const intervalMs = Duration.toMillis(Duration.decode(options.sweepInterval ?? Duration.millis(100)))
+    let lastCycle = clock.unsafeCurrentTimeMillis()
+    const plan = () => Math.max(lastCycle + intervalMs, store.earliestExpiry() + 1)
+    const expireCycles = Effect.gen(function* () {
+      let wakeAt = plan()
+      for (;;) {
+        const woken = yield* Deferred.make<void>()
+        // Only an expiry that moves the plan earlier wakes the fiber: none can once it waits for the floor.
+        const wakeBefore = wakeAt > lastCycle + intervalMs ? wakeAt - 1 : Number.NEGATIVE_INFINITY
+        store.armWake(wakeBefore, () => Deferred.unsafeDone(woken, Exit.void))
+        const now = clock.unsafeCurrentTimeMillis()
+        if (wakeAt > now) {
+          const early =
+            wakeAt === Number.POSITIVE_INFINITY
+              ? yield* Effect.as(Deferred.await(woken), true)
+              : yield* Effect.raceFirst(
+                  Effect.as(Deferred.await(woken), true),
+                  Effect.as(Effect.sleep(wakeAt - now), false),
+                )
+          if (early) {
+            wakeAt = plan()
+            continue
+          }
+        }
+        lastCycle = clock.unsafeCurrentTimeMillis()
+        const deadline = performance.now() + CYCLE_BUDGET_MS
+        const behind = store.expireCycle(lastCycle, () => performance.now() > deadline)
+        wakeAt = behind ? lastCycle + BEHIND_DELAY_MS : plan()
+      }
     })
-    yield* Effect.forkScoped(
-      Effect.forever(
-        Effect.zipRight(
-          Effect.suspend(() => Effect.sleep(nextCycle)),
-          expireCycle,
-        ),
-      ),
-    )
+    yield* Effect.forkScoped(expireCycles)
 
     const backend: Backend = {
       get: (key) =>

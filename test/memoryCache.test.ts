@@ -3,7 +3,7 @@
  * cycle that reclaims expired keys nobody reads, a bounded amount of work per cycle, and checked options.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Exit, Layer, Option, TestClock } from "effect"
+import { Chunk, Effect, Exit, Layer, Option, TestClock } from "effect"
 import { Cache, MemoryCache } from "../src/index.js"
 
 /** Keys still held, out of `keys`, read without marking them used (EXISTS does not touch LRU). */
@@ -141,7 +141,7 @@ describe("MemoryCache expire cycle", () => {
       yield* TestClock.adjust("1 second")
       expect(yield* cache.dbSize).toBe(count)
 
-      yield* TestClock.adjust("100 millis") // one cycle: 1 ms of work, far too little for 100,000 keys
+      yield* TestClock.adjust("1 millis") // one cycle: 1 ms of work, far too little for 100,000 keys
       const afterOne = yield* cache.dbSize
       expect(afterOne).toBeGreaterThan(0)
       expect(afterOne).toBeLessThan(count)
@@ -155,6 +155,35 @@ describe("MemoryCache expire cycle", () => {
 
       // Every cycle reclaims some, so a bounded number of them empties the cache.
       for (let i = 0; i < 2_000 && (yield* cache.dbSize) > 0; i++) yield* TestClock.adjust("2 millis")
+      expect(yield* cache.dbSize).toBe(0)
+    }),
+  )
+
+  it.scoped("an idle cycle sleeps until the earliest expiry, not every interval", () =>
+    Effect.gen(function* () {
+      const cache = yield* MemoryCache.make()
+      yield* TestClock.adjust(0) // lets the cycle fiber run until it waits
+      expect(Chunk.toArray(yield* TestClock.sleeps())).toStrictEqual([]) // nothing expires: no timer at all
+      yield* cache.set("later", "v", { ttl: "1 hour" })
+      yield* cache.set("sooner", "v", { ttl: "1 minute" }) // wakes the cycle, which plans anew
+      yield* cache.set("forever", "v")
+      yield* TestClock.adjust(0) // lets the cycle fiber run until it waits
+      expect(Chunk.toArray(yield* TestClock.sleeps())).toContain(60_001)
+      yield* TestClock.adjust("2 hours") // a handful of steps, not 72,000 cycles
+      expect(yield* cache.dbSize).toBe(1)
+      expect(Chunk.toArray(yield* TestClock.sleeps()).filter((at) => at > 7_200_000)).toStrictEqual([])
+    }),
+  )
+
+  it.scoped("cycles come at most once per sweepInterval, however soon keys expire", () =>
+    Effect.gen(function* () {
+      const cache = yield* MemoryCache.make({ sweepInterval: "1 second" })
+      yield* cache.set("a", "v", { ttl: "10 millis" })
+      yield* TestClock.adjust("500 millis")
+      expect(yield* cache.dbSize).toBe(1) // expired, not reclaimed yet: the next cycle is at 1 s
+      expect(yield* cache.exists("a")).toBe(false)
+      yield* cache.set("b", "v", { ttl: "10 millis" })
+      yield* TestClock.adjust("500 millis")
       expect(yield* cache.dbSize).toBe(0)
     }),
   )

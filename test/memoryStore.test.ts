@@ -107,12 +107,12 @@ describe("MemoryStore", () => {
             model.entries.delete(key)
           }
         } else if (op < 0.97) {
-          // A cycle whose budget runs out after a random number of checks (one check per 8 reclaimed).
-          const checks = Math.floor(next() * 4)
+          // A cycle whose budget runs out after a random number of checks (one check per reclaimed entry).
+          const checks = Math.floor(next() * 30)
           let asked = 0
           const due = model.dueInOrder(now)
           const behind = store.expireCycle(now, () => ++asked > checks)
-          const reclaimed = asked > checks ? 8 * asked : due.length
+          const reclaimed = asked > checks ? asked : due.length
           for (const k of due.slice(0, reclaimed)) model.entries.delete(k)
           expect(behind).toBe(due.length > reclaimed)
         } else {

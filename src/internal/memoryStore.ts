@@ -12,8 +12,6 @@
 const NIL = -1
 const NO_EXPIRY = Number.POSITIVE_INFINITY
 const INITIAL_CAPACITY = 1024
-/** The expire cycle looks at its time budget once per this many reclaimed entries. */
-const BUDGET_CHECK_EVERY = 8
 /**
  * Slot arrays left large by a peak are rebuilt at the size of what is left once it is at most a quarter of
  * them and this small, so the rebuild itself stays well under a millisecond.
@@ -78,6 +76,8 @@ export class MemoryStore {
   private mostRecent = NIL
   private leastRecent = NIL
   private readonly maxEntries: number
+  private wakeBefore = Number.NEGATIVE_INFINITY
+  private wake: () => void = () => {}
 
   /** `maxEntries`: a positive integer up to `MAX_MAP_SIZE`, or `Infinity` for `MAX_MAP_SIZE`. */
   constructor(maxEntries: number) {
@@ -165,6 +165,10 @@ export class MemoryStore {
 
   /** Sets or removes (`Infinity`) the expiry of a stored entry. */
   setExpiry(slot: number, expiresAt: number): void {
+    if (expiresAt < this.wakeBefore) {
+      this.wakeBefore = Number.NEGATIVE_INFINITY
+      this.wake()
+    }
     this.expiresAt[slot] = expiresAt
     const at = this.heapIndex[slot]!
     if (expiresAt === NO_EXPIRY) {
@@ -234,17 +238,28 @@ export class MemoryStore {
     this.leastRecent = NIL
   }
 
+  /** The earliest expiry instant held, or `Infinity`. */
+  earliestExpiry(): number {
+    return this.heapSize > 0 ? this.expiresAt[this.heap[0]!]! : NO_EXPIRY
+  }
+
+  /** Calls `wake` once, the first time an entry is given an expiry instant earlier than `before`. */
+  armWake(before: number, wake: () => void): void {
+    this.wakeBefore = before
+    this.wake = wake
+  }
+
   /**
    * One active expire cycle: reclaims due entries, earliest expiry first, until none is due or `outOfTime()`
-   * (asked every few entries) says the budget is spent. Returns true when due entries are left.
+   * (asked after each entry) says the budget is spent. Returns true when due entries are left.
    */
   expireCycle(now: number, outOfTime: () => boolean): boolean {
-    let reclaimed = 0
     while (this.heapSize > 0) {
       const slot = this.heap[0]!
       if (!(now > this.expiresAt[slot]!)) break
       this.remove(slot)
-      if (++reclaimed % BUDGET_CHECK_EVERY === 0 && outOfTime()) {
+      // After every entry: a removal is cheap, but now and then it makes V8 rehash a shard's Map.
+      if (outOfTime()) {
         return this.heapSize > 0 && now > this.expiresAt[this.heap[0]!]!
       }
     }
