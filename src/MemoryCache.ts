@@ -243,7 +243,8 @@ export const make = (
   })
 
 /**
- * The in-memory Cache as a Layer.
+ * The in-memory Cache as a Layer; its expire cycle lives as long as the layer. Building it fails with a
+ * `CacheError` of reason `InvalidArgument` when an option is invalid (see `MemoryCacheOptions`).
  *
  * @example
  * ```ts
@@ -251,7 +252,8 @@ export const make = (
  * import { Cache, MemoryCache } from "effect-provider-cache"
  *
  * const program = Effect.flatMap(Cache, (cache) => cache.increment("visits"))
- * Effect.runPromise(program.pipe(Effect.provide(MemoryCache.layer({ keyPrefix: "app:" }))))
+ * const CacheLive = MemoryCache.layer({ keyPrefix: "app:", maxEntries: 10_000 })
+ * Effect.runPromise(program.pipe(Effect.provide(CacheLive)))
  * ```
  *
  * @since 0.1.0
