@@ -3,6 +3,7 @@ import { Effect, type Exit, Layer, Option, Redacted, Tracer } from "effect"
 import {
   Cache,
   CacheAside,
+  type CacheError,
   MemoryCache,
   ProviderConnectionCache,
   ProviderConnectionRepository,
@@ -96,7 +97,7 @@ const spyingCache = () => {
 
 const connection = makeConnection({ id: uuid(70), userId: uuid(71) })
 
-const services = (cache: Layer.Layer<Cache>) => {
+const services = (cache: Layer.Layer<Cache, CacheError>) => {
   const repository = ProviderConnectionRepository.inMemory([connection])
   return Layer.mergeAll(
     ProviderConnectionCache.layerWithTtl("1 minute"),
