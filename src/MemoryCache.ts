@@ -36,7 +36,7 @@ export interface MemoryCacheOptions {
   readonly spans?: boolean | undefined
   /** The `cache` label of this cache's metrics (`CacheMetrics`). Default `"memory"`. */
   readonly name?: string | undefined
-  /** Record `CacheMetrics` for every operation. Default true. */
+  /** Record `CacheMetrics` for every operation. Default false (see `RedisCacheOptions.metrics`). */
   readonly metrics?: boolean | undefined
   /**
    * The most entries the cache holds, counted in entries (not bytes), expired ones not reclaimed yet

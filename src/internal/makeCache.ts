@@ -101,7 +101,7 @@ export interface FrontOptions {
   readonly spans?: boolean | undefined
   /** The `cache` label of this cache's metrics (`CacheMetrics`). Default `"default"`. */
   readonly name?: string | undefined
-  /** Record `CacheMetrics` for every operation. Default true. */
+  /** Record `CacheMetrics` for every operation. Default false (see `RedisCacheOptions.metrics`). */
   readonly metrics?: boolean | undefined
 }
 
@@ -343,7 +343,7 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
     setIfAbsent,
     deleteIfEquals,
   }
-  return Cache.of(options.metrics === false ? service : withMetrics(service, options.name ?? "default"))
+  return Cache.of(options.metrics === true ? withMetrics(service, options.name ?? "default") : service)
 }
 
 /** Every operation of `service`, recording `CacheMetrics` under the cache's name. */
