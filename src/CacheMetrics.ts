@@ -1,6 +1,6 @@
 /**
- * The metrics a `Cache` layer records with `metrics: true`, on Effect `Metric`s, so any metrics exporter sees them (with
- * `@effect/opentelemetry`, the OpenTelemetry SDK's readers do). Labels are the cache's `name` and the
+ * The metrics a `Cache` layer records with `metrics: true`, on Effect `Metric`s, so any metrics exporter sees
+ * them (with `@effect/opentelemetry`, the OpenTelemetry SDK's readers do). Labels are the cache's `name` and the
  * operation, and for errors the reason: never a key, so the number of series stays small and no key (which
  * may name a user) leaves the process.
  *

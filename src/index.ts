@@ -28,8 +28,8 @@ export {
  */
 export { CacheAside, type CacheAsideOptions, type CacheAsideService, leaseKey } from "./CacheAside.js"
 /**
- * The metrics every `Cache` layer records: latency, errors by reason, hits and misses, by cache and
- * operation.
+ * The metrics a `Cache` layer records with `metrics: true`: latency, errors by reason, hits and misses, by
+ * cache and operation.
  *
  * @since 0.2.0
  * @category metrics
