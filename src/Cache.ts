@@ -234,5 +234,25 @@ export declare namespace Cache {
       entries: Iterable<SetManyEntry> | Readonly<Record<string, string>>,
       options?: SetOptions,
     ) => Effect.Effect<void, CacheError>
+    /**
+     * Redis `SET key value NX [PX ms]`: writes only when the key does not exist; `true` if it wrote. The
+     * building block of a lease lock (a random value as the holder's token, a ttl as the lease). Same
+     * argument rules as `set`; a `Timeout` leaves unknown whether it wrote, but never writes after it.
+     *
+     * @since 0.2.0
+     */
+    readonly setIfAbsent: (
+      key: string,
+      value: string,
+      options?: SetOptions,
+    ) => Effect.Effect<boolean, CacheError>
+    /**
+     * Compare-and-delete (`DEL` only if `GET` equals `value`, in one atomic step; Redis 8.4's `DELEX key
+     * IFEQ value`): `true` if it deleted. Releases a lease only while it is still the caller's: a holder whose
+     * lease lapsed cannot delete the next holder's.
+     *
+     * @since 0.2.0
+     */
+    readonly deleteIfEquals: (key: string, value: string) => Effect.Effect<boolean, CacheError>
   }
 }

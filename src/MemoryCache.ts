@@ -4,11 +4,24 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Layer, Option, Schedule, type Scope } from "effect"
-import { Cache } from "./Cache.js"
+import { Deferred, Duration, Effect, Exit, Layer, Option, type Scope } from "effect"
+import { Cache, type CacheError } from "./Cache.js"
 import { compileGlob } from "./internal/glob.js"
 import { incrementBy, NOT_AN_INTEGER, parseRedisInteger } from "./internal/integer.js"
-import { type Backend, type BackendFailure, makeCache } from "./internal/makeCache.js"
+import { type Backend, type BackendFailure, cacheError, makeCache } from "./internal/makeCache.js"
+import { MAX_MAP_SIZE, MemoryStore } from "./internal/memoryStore.js"
+import { durationProblem, positiveIntegerProblem } from "./internal/redisOptions.js"
+
+/**
+ * The default `maxEntries`: 100,000 entries. At 100-byte values and 20-byte keys that is about 20 MB, at
+ * 1 KB values about 113 MB (measured, strings included): small next to Node's default heap, so the embedded
+ * default cannot take a process down, and large enough for the tests, local development and small services
+ * this layer is for.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const DEFAULT_MAX_ENTRIES = 100_000
 
 /**
  * Options of `MemoryCache.layer` / `make`.
@@ -23,46 +36,101 @@ export interface MemoryCacheOptions {
   readonly spans?: boolean | undefined
   /** The `cache` label of this cache's metrics (`CacheMetrics`). Default `"memory"`. */
   readonly name?: string | undefined
-  /** Record `CacheMetrics` for every operation. Default true. */
+  /** Record `CacheMetrics` for every operation. Default false (see `RedisCacheOptions.metrics`). */
   readonly metrics?: boolean | undefined
   /**
-   * How often expired entries that nobody reads are swept from memory. Expiry itself is exact at every read;
-   * this only bounds memory. Default: 1 second.
+   * The most entries the cache holds, counted in entries (not bytes), expired ones not reclaimed yet
+   * included. Default: `DEFAULT_MAX_ENTRIES` (100,000). Writing a new key into a full cache first reclaims
+   * an expired entry if one is due, and otherwise evicts the least recently used key, as Redis does with
+   * `maxmemory-policy allkeys-lru` (exactly, where Redis samples). An evicted key is a plain miss. Reads and
+   * writes of a key (`get`, `getMany`, `set`, `setMany`, `increment`, `expire`) count as a use; `exists`
+   * and `ttl` do not, as in Redis (`LOOKUP_NOTOUCH`). A whole number from 1 to 16,777,216 (V8's most
+   * entries in a `Map`), or `Infinity` for no bound of our own: V8's limit then still applies, and the
+   * cache evicts there instead of failing the write. Anything else fails the layer with `InvalidArgument`.
+   *
+   * @since 0.2.0
+   */
+  readonly maxEntries?: number | undefined
+  /**
+   * The shortest time between two runs of the active expire cycle (Redis runs it `hz` = 10 times a second).
+   * A cycle runs when an entry is due, at most once per interval; it reclaims expired entries, earliest
+   * expiry first, for at most 1 ms of real time, and when it runs out of time with entries still due, the
+   * next one comes 2 ms later instead. Expiry itself is exact at every read; the cycle only gives memory
+   * back for keys nobody reads. Must be positive. Default: 100 milliseconds.
    */
   readonly sweepInterval?: Duration.DurationInput | undefined
 }
 
-interface Entry {
-  /** The value, already in the `Option` a hit returns: a read allocates nothing. */
-  readonly found: Option.Some<string>
-  /** Epoch milliseconds; the entry is live while `now <= expiresAt`, as in Redis's `keyIsExpired`. */
-  expiresAt: number | undefined
+/**
+ * The in-memory Cache: the `Cache` operations plus the size of its store.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface MemoryCacheService extends Cache.Service {
+  /**
+   * Redis `DBSIZE`: the entries held, including expired ones that neither a read nor the expire cycle has
+   * reclaimed yet. Never more than `maxEntries`.
+   */
+  readonly dbSize: Effect.Effect<number>
 }
 
-const entryOf = (value: string, expiresAt: number | undefined): Entry => ({
-  found: Option.some(value) as Option.Some<string>,
-  expiresAt,
-})
+/** Real time each expire cycle may use: Redis's fast cycle is 1 ms. */
+const CYCLE_BUDGET_MS = 1
+/** The pause after a cycle that ran out of time: at most a third of the event loop goes to expiry. */
+const BEHIND_DELAY_MS = 2
+
+const invalidOption = (detail: string) =>
+  Effect.fail(cacheError({ reason: "InvalidArgument", operation: "connect", detail }))
+
+/** What is wrong with the options, as the detail of an `InvalidArgument` error, or `undefined`. */
+const optionsProblem = (options: MemoryCacheOptions): string | undefined => {
+  const max = options.maxEntries
+  if (max !== undefined && max !== Number.POSITIVE_INFINITY) {
+    const problem = positiveIntegerProblem(max)
+    if (problem !== undefined) return `option maxEntries ${problem} or Infinity`
+    if (max > MAX_MAP_SIZE)
+      return `option maxEntries must be at most ${MAX_MAP_SIZE} (V8's Map limit) or Infinity`
+  }
+  if (options.sweepInterval !== undefined) {
+    const decoded = Duration.decodeUnknown(options.sweepInterval)
+    const problem = Option.isNone(decoded)
+      ? "is not a duration"
+      : durationProblem(Duration.toMillis(decoded.value))
+    if (problem !== undefined) return `option sweepInterval ${problem}`
+  }
+  return undefined
+}
 
 /**
- * Builds an in-memory Cache whose sweeper fiber lives in the current scope.
+ * Builds an in-memory Cache whose expire cycle runs in the current scope. Fails with a `CacheError` of
+ * reason `InvalidArgument` (operation `"connect"`, as `RedisCache.make`) when an option is invalid.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { MemoryCache } from "effect-provider-cache"
+ *
+ * const program = Effect.gen(function* () {
+ *   const cache = yield* MemoryCache.make({ maxEntries: 2 })
+ *   yield* cache.set("a", "1")
+ *   yield* cache.set("b", "2")
+ *   yield* cache.set("c", "3") // evicts "a", the least recently used
+ *   return yield* cache.dbSize // 2
+ * })
+ * Effect.runPromise(Effect.scoped(program))
+ * ```
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: MemoryCacheOptions = {}): Effect.Effect<Cache.Service, never, Scope.Scope> =>
+export const make = (
+  options: MemoryCacheOptions = {},
+): Effect.Effect<MemoryCacheService, CacheError, Scope.Scope> =>
   Effect.gen(function* () {
-    const store = new Map<string, Entry>()
-
-    const live = (key: string, now: number): Entry | undefined => {
-      const entry = store.get(key)
-      if (entry === undefined) return undefined
-      if (entry.expiresAt !== undefined && now > entry.expiresAt) {
-        store.delete(key)
-        return undefined
-      }
-      return entry
-    }
+    const problem = optionsProblem(options)
+    if (problem !== undefined) return yield* invalidOption(problem)
+    const store = new MemoryStore(options.maxEntries ?? DEFAULT_MAX_ENTRIES)
 
     // The clock of the scope that builds the layer: the live one in production, a TestClock in tests.
     const clock = yield* Effect.clock
@@ -70,95 +138,135 @@ export const make = (options: MemoryCacheOptions = {}): Effect.Effect<Cache.Serv
       Effect.sync(() => f(clock.unsafeCurrentTimeMillis()))
 
     const expiresAt = (now: number, ttlMs: number | undefined) =>
-      ttlMs === undefined ? undefined : now + ttlMs
+      ttlMs === undefined ? Number.POSITIVE_INFINITY : now + ttlMs
 
-    const sweep = withNow((now) => {
-      for (const [key, entry] of store) {
-        if (entry.expiresAt !== undefined && now > entry.expiresAt) store.delete(key)
-      }
-    })
-    yield* Effect.forkScoped(
-      Effect.repeat(sweep, Schedule.spaced(Duration.decode(options.sweepInterval ?? Duration.seconds(1)))),
-    )
-
-    const deleteMatching = (pattern: string) =>
-      withNow((now) => {
-        const glob = compileGlob(pattern)
-        let deleted = 0
-        for (const key of store.keys()) {
-          if (live(key, now) !== undefined && glob.matches(key)) {
-            store.delete(key)
-            deleted++
+    // Redis's active expire cycle, incrementally. Which entries are due is read from the Clock (so TestClock
+    // drives it); the budget is real CPU time, which no clock adjustment can stretch. Unlike Redis, which
+    // wakes 10 times a second whatever the keyspace holds, the cycle sleeps until the earliest expiry (and
+    // at least an interval after the last cycle): an idle cache costs nothing, and `TestClock.adjust("1 hour")`
+    // steps through the instants where something expires, not through 36,000 empty cycles. A write that
+    // expires earlier than the planned wake-up wakes it.
+    const intervalMs = Duration.toMillis(Duration.decode(options.sweepInterval ?? Duration.millis(100)))
+    let lastCycle = clock.unsafeCurrentTimeMillis()
+    const plan = () => Math.max(lastCycle + intervalMs, store.earliestExpiry() + 1)
+    const expireCycles = Effect.gen(function* () {
+      let wakeAt = plan()
+      for (;;) {
+        const woken = yield* Deferred.make<void>()
+        // Only an expiry that moves the plan earlier wakes the fiber: none can once it waits for the floor.
+        const wakeBefore = wakeAt > lastCycle + intervalMs ? wakeAt - 1 : Number.NEGATIVE_INFINITY
+        store.armWake(wakeBefore, () => Deferred.unsafeDone(woken, Exit.void))
+        const now = clock.unsafeCurrentTimeMillis()
+        if (wakeAt > now) {
+          const early =
+            wakeAt === Number.POSITIVE_INFINITY
+              ? yield* Effect.as(Deferred.await(woken), true)
+              : yield* Effect.raceFirst(
+                  Effect.as(Deferred.await(woken), true),
+                  Effect.as(Effect.sleep(wakeAt - now), false),
+                )
+          if (early) {
+            wakeAt = plan()
+            continue
           }
         }
-        return deleted
-      })
-
-    const countMatching = (pattern: string) =>
-      withNow((now) => {
-        const glob = compileGlob(pattern)
-        let count = 0
-        for (const key of store.keys()) if (live(key, now) !== undefined && glob.matches(key)) count++
-        return count
-      })
+        lastCycle = clock.unsafeCurrentTimeMillis()
+        const deadline = performance.now() + CYCLE_BUDGET_MS
+        const behind = store.expireCycle(lastCycle, () => performance.now() > deadline)
+        wakeAt = behind ? lastCycle + BEHIND_DELAY_MS : plan()
+      }
+    })
+    yield* Effect.forkScoped(expireCycles)
 
     const backend: Backend = {
       get: (key) =>
         Effect.sync(() => {
-          const entry = live(key, clock.unsafeCurrentTimeMillis())
-          return entry === undefined ? Option.none() : entry.found
+          const value = store.get(key, clock.unsafeCurrentTimeMillis())
+          return value === undefined ? Option.none() : Option.some(value)
         }),
-      getMany: (keys) => withNow((now) => keys.map((key) => live(key, now)?.found.value ?? null)),
-      set: (key, value, ttlMs) =>
-        withNow((now) => void store.set(key, entryOf(value, expiresAt(now, ttlMs)))),
+      getMany: (keys) => withNow((now) => keys.map((key) => store.get(key, now) ?? null)),
+      set: (key, value, ttlMs) => withNow((now) => store.set(key, value, expiresAt(now, ttlMs), now)),
       setMany: (entries, ttlMs) =>
         withNow((now) => {
           const at = expiresAt(now, ttlMs)
-          for (const [key, value] of entries) store.set(key, entryOf(value, at))
+          for (const [key, value] of entries) store.set(key, value, at, now)
         }),
-      delete: (key) => withNow((now) => live(key, now) !== undefined && store.delete(key)),
-      exists: (key) => withNow((now) => live(key, now) !== undefined),
+      delete: (key) =>
+        withNow((now) => {
+          const slot = store.lookup(key, now, false)
+          if (slot < 0) return false
+          store.remove(slot)
+          return true
+        }),
+      // EXISTS and PTTL look keys up with LOOKUP_NOTOUCH in Redis: they are not a use.
+      exists: (key) => withNow((now) => store.lookup(key, now, false) >= 0),
       expire: (key, ttlMs) =>
         withNow((now) => {
-          const entry = live(key, now)
-          if (entry === undefined) return false
-          if (ttlMs === "persist") entry.expiresAt = undefined
-          else if (ttlMs <= 0) store.delete(key)
-          else entry.expiresAt = now + ttlMs
+          const slot = store.lookup(key, now, true)
+          if (slot < 0) return false
+          if (ttlMs === "persist") store.setExpiry(slot, Number.POSITIVE_INFINITY)
+          else if (ttlMs <= 0) store.remove(slot)
+          else store.setExpiry(slot, now + ttlMs)
           return true
         }),
       pttl: (key) =>
         withNow((now) => {
-          const entry = live(key, now)
-          if (entry === undefined) return -2
-          return entry.expiresAt === undefined ? -1 : entry.expiresAt - now
+          const slot = store.lookup(key, now, false)
+          if (slot < 0) return -2
+          const at = store.expiresAtOf(slot)
+          return at === Number.POSITIVE_INFINITY ? -1 : at - now
         }),
       incrBy: (key, amount, ttlMs) =>
         Effect.flatten(
           withNow((now): Effect.Effect<number, BackendFailure> => {
-            const entry = live(key, now)
-            const current = entry === undefined ? 0n : parseRedisInteger(entry.found.value)
+            const slot = store.lookup(key, now, true)
+            const current = slot < 0 ? 0n : parseRedisInteger(store.valueAt(slot))
             if (current === undefined) return Effect.fail({ reason: "Command", detail: NOT_AN_INTEGER })
             const next = incrementBy(current, amount)
             if (typeof next === "string") return Effect.fail({ reason: "Command", detail: next })
             // An existing key keeps its ttl, as INCRBY does.
-            store.set(
-              key,
-              entryOf(String(next), entry === undefined ? expiresAt(now, ttlMs) : entry.expiresAt),
-            )
+            if (slot < 0) store.insert(key, String(next), expiresAt(now, ttlMs), now)
+            else store.setValue(slot, String(next))
             return Effect.succeed(Number(next))
           }),
         ),
-      deletePattern: deleteMatching,
-      countPattern: countMatching,
+      deletePattern: (pattern) =>
+        withNow((now) => {
+          const glob = compileGlob(pattern)
+          return store.deleteIf(now, glob.matches)
+        }),
+      countPattern: (pattern) =>
+        withNow((now) => {
+          const glob = compileGlob(pattern)
+          return store.countIf(now, glob.matches)
+        }),
       flushAll: Effect.sync(() => store.clear()),
       ping: Effect.succeed(true),
+      // SET NX [PX]: a live key is left alone (and, as a write lookup, counts as a use).
+      setIfAbsent: (key, value, ttlMs) =>
+        withNow((now) => {
+          if (store.lookup(key, now, true) >= 0) return false
+          store.insert(key, value, expiresAt(now, ttlMs), now)
+          return true
+        }),
+      // Compare-and-delete (the lease release): only the exact value is removed.
+      deleteIfEquals: (key, value) =>
+        withNow((now) => {
+          const slot = store.lookup(key, now, false)
+          if (slot < 0 || store.valueAt(slot) !== value) return false
+          store.remove(slot)
+          return true
+        }),
     }
-    return makeCache(backend, { ...options, name: options.name ?? "memory" })
+    return {
+      ...makeCache(backend, { ...options, name: options.name ?? "memory" }),
+      dbSize: Effect.sync(() => store.size),
+    }
   })
 
 /**
- * The in-memory Cache as a Layer.
+ * The in-memory Cache as a Layer; its expire cycle lives as long as the layer. Building it fails with a
+ * `CacheError` of reason `InvalidArgument` when an option is invalid (see `MemoryCacheOptions`).
  *
  * @example
  * ```ts
@@ -166,11 +274,12 @@ export const make = (options: MemoryCacheOptions = {}): Effect.Effect<Cache.Serv
  * import { Cache, MemoryCache } from "effect-provider-cache"
  *
  * const program = Effect.flatMap(Cache, (cache) => cache.increment("visits"))
- * Effect.runPromise(program.pipe(Effect.provide(MemoryCache.layer({ keyPrefix: "app:" }))))
+ * const CacheLive = MemoryCache.layer({ keyPrefix: "app:", maxEntries: 10_000 })
+ * Effect.runPromise(program.pipe(Effect.provide(CacheLive)))
  * ```
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options: MemoryCacheOptions = {}): Layer.Layer<Cache> =>
+export const layer = (options: MemoryCacheOptions = {}): Layer.Layer<Cache, CacheError> =>
   Layer.scoped(Cache, make(options))

@@ -3,10 +3,21 @@
  * store, then the ownership check. Updates and disconnects invalidate the cached entry, which the original
  * never did (it served stale connections for up to 5 minutes).
  *
+ * A database outage does not take the flow down with it: entries are kept a `grace` past their ttl (default
+ * 5 minutes, `CACHE_PROVIDER_GRACE`), and while the repository fails (`RepositoryError`) a connection read
+ * within that grace is served from the cache, with a rate-limited warning. The limits, on purpose:
+ * - `update` and `disconnect` delete the entry, stale copy included: invalidation is not subject to grace,
+ *   so a revoked connection is never served, outage or not.
+ * - `ConnectionNotFound` is never answered with a stale connection: a row that is gone stays gone.
+ * - A connection changed in the database by someone else (not through this service) is served at most
+ *   `ttl + grace` old, and past `ttl` only while the database is failing.
+ * - Past `ttl + grace` the entry is gone and the outage reaches the caller as `RepositoryError`.
+ *
  * @since 0.1.0
  */
-import { Clock, Context, Duration, Effect, Layer, Option, Schema } from "effect"
+import { Clock, Config, Context, Duration, Effect, Layer, Option, Schema } from "effect"
 import { CacheAside } from "./CacheAside.js"
+import { withDomainSpan } from "./internal/spans.js"
 import { ProviderConnection, ProviderConnectionWire } from "./ProviderConnection.js"
 import { connectionKey, defaultTtlConfig } from "./ProviderConnectionCache.js"
 
@@ -125,6 +136,28 @@ export interface ProviderConnectionServiceApi {
 }
 
 const NAMESPACE = "provider_connection"
+const DEFAULT_GRACE = Duration.minutes(5)
+
+/** Only an unavailable repository may be answered from a stale entry; "not found" is an answer. */
+const isOutage = (error: ConnectionNotFound | RepositoryError) => error._tag === "RepositoryError"
+
+/**
+ * `CACHE_PROVIDER_GRACE`: seconds a cached provider connection may be served past its ttl while the
+ * repository fails; a non-negative integer, default 300, 0 turns it off.
+ *
+ * @since 0.2.0
+ * @category config
+ */
+export const defaultGraceConfig: Config.Config<Duration.Duration> = Config.integer(
+  "CACHE_PROVIDER_GRACE",
+).pipe(
+  Config.validate({
+    message: "CACHE_PROVIDER_GRACE must be a non-negative number of seconds",
+    validation: (s) => s >= 0,
+  }),
+  Config.withDefault(300),
+  Config.map(Duration.seconds),
+)
 
 /**
  * Builds the service: reads through `CacheAside`, falls back to the repository, invalidates on writes.
@@ -134,10 +167,19 @@ const NAMESPACE = "provider_connection"
  */
 export const make = (options: {
   readonly ttl: Duration.DurationInput
+  /**
+   * How long past `ttl` a cached connection may stand in for a failing repository. Default 5 minutes;
+   * `Duration.zero` turns it off (an outage then fails every read past `ttl`).
+   */
+  readonly grace?: Duration.DurationInput | undefined
 }): Effect.Effect<ProviderConnectionServiceApi, never, CacheAside | ProviderConnectionRepository> =>
   Effect.gen(function* () {
     const aside = yield* CacheAside
     const repository = yield* ProviderConnectionRepository
+    const graceInput = options.grace ?? DEFAULT_GRACE
+    const grace = Duration.lessThanOrEqualTo(Duration.decode(graceInput), Duration.zero)
+      ? undefined
+      : graceInput
 
     const load = (connectionId: string) =>
       aside.getOrLoad(
@@ -146,6 +188,7 @@ export const make = (options: {
           schema: ProviderConnectionWire,
           ttl: options.ttl,
           namespace: NAMESPACE,
+          ...(grace === undefined ? {} : { grace, serveStaleOn: isOutage }),
         },
         Effect.flatMap(
           repository.findById(connectionId),
@@ -162,7 +205,7 @@ export const make = (options: {
           (connection) => connection.userId === userId,
           () => new ConnectionNotOwned({ connectionId, userId }),
         ),
-        Effect.withSpan("ProviderConnectionService.getForUser", { attributes: { connectionId } }),
+        withDomainSpan("ProviderConnectionService.getForUser", () => ({ connectionId })),
       )
 
     // Write the source of truth first, then invalidate: a reader in between sees the old row at worst, and a
@@ -186,7 +229,7 @@ export const make = (options: {
         userId,
         connectionId,
         (connection, now) => new ProviderConnection({ ...connection, ...patch, updatedAt: now }),
-      ).pipe(Effect.withSpan("ProviderConnectionService.update", { attributes: { connectionId } }))
+      ).pipe(withDomainSpan("ProviderConnectionService.update", () => ({ connectionId })))
 
     // A disconnected connection keeps no credentials.
     const disconnect = (userId: string, connectionId: string) =>
@@ -200,7 +243,7 @@ export const make = (options: {
             credentials: null,
             updatedAt: now,
           }),
-      ).pipe(Effect.withSpan("ProviderConnectionService.disconnect", { attributes: { connectionId } }))
+      ).pipe(withDomainSpan("ProviderConnectionService.disconnect", () => ({ connectionId })))
 
     return { getForUser, update, disconnect }
   })
@@ -215,15 +258,18 @@ export class ProviderConnectionService extends Context.Tag("effect-provider-cach
   ProviderConnectionService,
   ProviderConnectionServiceApi
 >() {
-  /** TTL from `CACHE_PROVIDER_TTL` (seconds, default 300). */
+  /** TTL from `CACHE_PROVIDER_TTL` (seconds, default 300), grace from `CACHE_PROVIDER_GRACE` (default 300). */
   static readonly layer = Layer.effect(
     this,
-    Effect.flatMap(defaultTtlConfig, (ttl) => make({ ttl })),
+    Effect.flatMap(Effect.all([defaultTtlConfig, defaultGraceConfig]), ([ttl, grace]) =>
+      make({ ttl, grace }),
+    ),
   )
 
-  /** With an explicit TTL instead of configuration. */
+  /** With an explicit TTL (and grace, default 5 minutes) instead of configuration. */
   static readonly layerWithTtl = (
     ttl: Duration.DurationInput,
+    options: { readonly grace?: Duration.DurationInput | undefined } = {},
   ): Layer.Layer<ProviderConnectionService, never, CacheAside | ProviderConnectionRepository> =>
-    Layer.effect(this, make({ ttl }))
+    Layer.effect(this, make({ ttl, grace: options.grace }))
 }

@@ -7,6 +7,7 @@
  */
 import { Clock, Context, Duration, Effect, Layer, Option, Schema } from "effect"
 import { CacheAside } from "./CacheAside.js"
+import { withDomainSpan } from "./internal/spans.js"
 import { IsoDateTime } from "./ProviderConnection.js"
 
 /**
@@ -90,7 +91,7 @@ export const make: Effect.Effect<ProviderTokenCacheService, never, CacheAside> =
         },
         fetch,
       ),
-    ).pipe(Effect.withSpan("ProviderTokenCache.getOrFetch"))
+    ).pipe(withDomainSpan("ProviderTokenCache.getOrFetch"))
   return { getOrFetch, invalidate: (connectionId) => aside.invalidate(tokenKey(connectionId), NAMESPACE) }
 })
 

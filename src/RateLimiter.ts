@@ -11,6 +11,7 @@ import { Context, type Duration, Effect, Layer, Option } from "effect"
 import { Cache } from "./Cache.js"
 import * as CacheStats from "./CacheStats.js"
 import { makeFailOpenLog } from "./internal/failOpenLog.js"
+import { withDomainSpan } from "./internal/spans.js"
 
 /**
  * At most `limit` requests per `window`.
@@ -103,7 +104,7 @@ export const make: Effect.Effect<RateLimiterService, never, Cache> = Effect.gen(
             }),
           ),
       ),
-      Effect.withSpan("RateLimiter.check", { attributes: { endpoint } }),
+      withDomainSpan("RateLimiter.check", () => ({ endpoint })),
     )
   }
 

@@ -97,7 +97,9 @@ export interface RedisCacheOptions {
   readonly name?: string | undefined
   /**
    * Record `CacheMetrics` (latency histogram, errors by reason, hits and misses) for every operation.
-   * Default true.
+   * Default false: recording costs about 1.7 µs per GET and 4 µs per SET here (the Effect wrapper around
+   * each call, measured with metrics on and off in one process), as much as a whole in-memory GET. The
+   * domain services' counters (`CacheStats`) are always recorded.
    */
   readonly metrics?: boolean | undefined
   /** Extra TLS options (e.g. `ca`) for `rediss://` URLs. */

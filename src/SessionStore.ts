@@ -11,6 +11,7 @@ import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
 import { Cache, CacheError } from "./Cache.js"
 import { makeFailOpenLog } from "./internal/failOpenLog.js"
 import { escapeGlob } from "./internal/glob.js"
+import { withDomainSpan } from "./internal/spans.js"
 import { IsoDateTime } from "./ProviderConnection.js"
 
 /**
@@ -113,7 +114,7 @@ export const make: Effect.Effect<SessionStoreService, never, Cache> = Effect.gen
       )
       yield* cache.set(sessionKey(session.userId, session.sessionId), json, { ttl: ttlMs })
       return true
-    }).pipe(Effect.withSpan("SessionStore.store"))
+    }).pipe(withDomainSpan("SessionStore.store"))
 
   const get = (userId: string, sessionId: string) =>
     cache.get(sessionKey(userId, sessionId)).pipe(
@@ -137,15 +138,15 @@ export const make: Effect.Effect<SessionStoreService, never, Cache> = Effect.gen
           Option.none<Session>(),
         ),
       ),
-      Effect.withSpan("SessionStore.get"),
+      withDomainSpan("SessionStore.get"),
     )
 
   const revoke = (userId: string, sessionId: string) =>
-    cache.delete(sessionKey(userId, sessionId)).pipe(Effect.withSpan("SessionStore.revoke"))
+    cache.delete(sessionKey(userId, sessionId)).pipe(withDomainSpan("SessionStore.revoke"))
 
   // The user id is escaped: an id like "*" must revoke that user's sessions, not everybody's.
   const revokeAll = (userId: string) =>
-    cache.deletePattern(`session:${escapeGlob(userId)}:*`).pipe(Effect.withSpan("SessionStore.revokeAll"))
+    cache.deletePattern(`session:${escapeGlob(userId)}:*`).pipe(withDomainSpan("SessionStore.revokeAll"))
 
   return { store, get, revoke, revokeAll }
 })

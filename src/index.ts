@@ -26,10 +26,10 @@ export {
  * @since 0.1.0
  * @category services
  */
-export { CacheAside, type CacheAsideOptions, type CacheAsideService } from "./CacheAside.js"
+export { CacheAside, type CacheAsideOptions, type CacheAsideService, leaseKey } from "./CacheAside.js"
 /**
- * The metrics every `Cache` layer records: latency, errors by reason, hits and misses, by cache and
- * operation.
+ * The metrics a `Cache` layer records with `metrics: true`: latency, errors by reason, hits and misses, by
+ * cache and operation.
  *
  * @since 0.2.0
  * @category metrics
@@ -80,6 +80,7 @@ export {
 export {
   connectionKey,
   ProviderConnectionCache,
+  type ProviderConnectionCacheOptions,
   type ProviderConnectionCacheService,
 } from "./ProviderConnectionCache.js"
 /**
@@ -92,6 +93,7 @@ export {
   ConnectionNotFound,
   ConnectionNotOwned,
   type ConnectionPatch,
+  defaultGraceConfig,
   ProviderConnectionRepository,
   ProviderConnectionService,
   RepositoryError,

@@ -3,7 +3,7 @@
  * a database Redis cannot select, an empty REDIS_URL, timeouts Node's timers cannot hold, bad cluster seed
  * nodes, and a Redis too old for the scripts. Every test that needs a server starts its own, on 127.0.0.1.
  */
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import {
   Cause,
   Config,
@@ -27,20 +27,11 @@ import { RedisCache } from "../src/redis.js"
 import { startFakeRedisServer } from "./support/fakeRedisServer.js"
 import { captureLogs } from "./support/fixtures.js"
 import { freePort, startRedisServer } from "./support/redisServer.js"
+import { failOnUnexpectedErrors } from "./support/unexpectedErrors.js"
 
 const PASSWORD = "S3cretPassw0rd"
 
-const unexpected: Array<unknown> = []
-const onUnexpected = (error: unknown) => unexpected.push(error)
-beforeAll(() => {
-  process.on("unhandledRejection", onUnexpected)
-  process.on("uncaughtException", onUnexpected)
-})
-afterAll(() => {
-  process.off("unhandledRejection", onUnexpected)
-  process.off("uncaughtException", onUnexpected)
-  expect(unexpected).toStrictEqual([])
-})
+failOnUnexpectedErrors()
 
 const tuning = {
   commandTimeout: Duration.millis(300),

@@ -15,7 +15,9 @@ import { startFakeRedisServer } from "./support/fakeRedisServer.js"
 import { captureLogs } from "./support/fixtures.js"
 import { startRedisServer } from "./support/redisServer.js"
 import { startProxy, startSilentPeer } from "./support/tcpProxy.js"
+import { failOnUnexpectedErrors } from "./support/unexpectedErrors.js"
 
+failOnUnexpectedErrors()
 v8.setFlagsFromString("--expose-gc")
 const gc = vm.runInNewContext("gc") as () => void
 

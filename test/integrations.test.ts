@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Clock, Deferred, Duration, Effect, Fiber, Layer, Option, Redacted } from "effect"
+import { Clock, Deferred, Duration, Effect, Fiber, Layer, Option, Redacted, TestClock } from "effect"
 import {
   Cache,
   CacheAside,
@@ -7,11 +7,14 @@ import {
   ConnectionNotFound,
   ConnectionNotOwned,
   connectionKey,
+  type ProviderConnection,
+  ProviderConnectionCache,
   ProviderConnectionRepository,
   ProviderConnectionService,
   ProviderToken,
   ProviderTokenCache,
   RateLimiter,
+  RepositoryError,
   rateLimitKey,
   Session,
   SessionStore,
@@ -205,6 +208,28 @@ describe.each(backends)("integration points over $name", ({ layer, elapse }) => 
       }).pipe(Effect.provide(live))
     })
 
+    it.effect(
+      "ProviderConnectionCache reads what the service cached with grace, and misses it past its ttl",
+      () => {
+        const { live } = setup()
+        return Effect.gen(function* () {
+          const service = yield* ProviderConnectionService
+          const connections = yield* ProviderConnectionCache
+          const cache = yield* Cache
+          const loaded = yield* service.getForUser(owner, uuid(100))
+          // The service stores a CacheAside envelope (grace is on by default); the domain cache reads through it.
+          const stored = Option.getOrThrow(yield* cache.get(connectionKey(uuid(100))))
+          expect(stored.startsWith('{"__cacheAside":1,')).toBe(true)
+          expect(yield* connections.get(uuid(100))).toStrictEqual(Option.some(loaded))
+          // Past the ttl (within grace) it is a miss for the domain cache, and the stale copy stays for the
+          // service to serve during an outage.
+          yield* TestClock.adjust("5 minutes")
+          expect(yield* connections.get(uuid(100))).toStrictEqual(Option.none())
+          expect(yield* cache.get(connectionKey(uuid(100)))).toStrictEqual(Option.some(stored))
+        }).pipe(Effect.provide(Layer.provideMerge(ProviderConnectionCache.layerWithTtl("5 minutes"), live)))
+      },
+    )
+
     it.effect("not found and not owned are typed errors; neither leaks another user's connection", () => {
       const { live } = setup()
       return Effect.gen(function* () {
@@ -235,6 +260,67 @@ describe.each(backends)("integration points over $name", ({ layer, elapse }) => 
         expect(denied).toBeInstanceOf(ConnectionNotOwned)
       }).pipe(Effect.provide(live))
     })
+
+    it.effect(
+      "a database outage serves the last known connection within its grace; a revoked one never",
+      () => {
+        // A repository that can go down, and lose rows.
+        const rows = new Map<string, ProviderConnection>(
+          [
+            makeConnection({ id: uuid(100), userId: owner }),
+            makeConnection({ id: uuid(102), userId: owner }),
+          ].map((c) => [c.id, c]),
+        )
+        let down = false
+        let lookups = 0
+        const repository = Layer.succeed(ProviderConnectionRepository, {
+          findById: (id) =>
+            Effect.suspend(() => {
+              lookups++
+              return down
+                ? Effect.fail(new RepositoryError({ operation: "findById" }))
+                : Effect.succeed(Option.fromNullable(rows.get(id)))
+            }),
+          save: (connection) =>
+            down
+              ? Effect.fail(new RepositoryError({ operation: "save" }))
+              : Effect.sync(() => void rows.set(connection.id, connection)),
+        })
+        const live = ProviderConnectionService.layerWithTtl(300, { grace: 1_000 }).pipe(
+          Layer.provideMerge(CacheAside.layer),
+          Layer.provideMerge(repository),
+          Layer.provideMerge(layer()),
+        )
+        return Effect.gen(function* () {
+          const service = yield* ProviderConnectionService
+          const cached = yield* service.getForUser(owner, uuid(100))
+          yield* service.getForUser(owner, uuid(102))
+          yield* elapse(400)
+          down = true
+          // Past ttl, the repository is asked again; it fails, so the last known connection answers.
+          expect(yield* service.getForUser(owner, uuid(100))).toStrictEqual(cached)
+          expect(lookups).toBe(3)
+          // Ownership is still checked on the stale copy.
+          expect(yield* Effect.flip(service.getForUser(uuid(77), uuid(100)))).toBeInstanceOf(
+            ConnectionNotOwned,
+          )
+          // A row that is gone is not served from the grace copy.
+          down = false
+          rows.delete(uuid(102))
+          expect(yield* Effect.flip(service.getForUser(owner, uuid(102)))).toBeInstanceOf(ConnectionNotFound)
+          // Revocation is not subject to grace: after disconnect, an outage is an error, not the old connection.
+          yield* service.disconnect(owner, uuid(100))
+          down = true
+          expect(yield* Effect.flip(service.getForUser(owner, uuid(100)))).toBeInstanceOf(RepositoryError)
+          // Past ttl + grace, an outage reaches the caller.
+          down = false
+          yield* service.getForUser(owner, uuid(100))
+          down = true
+          yield* elapse(1_500)
+          expect(yield* Effect.flip(service.getForUser(owner, uuid(100)))).toBeInstanceOf(RepositoryError)
+        }).pipe(Effect.provide(live))
+      },
+    )
 
     it.effect("concurrent reads of one connection hit the repository once", () => {
       const { live, stats } = setup()

@@ -309,6 +309,10 @@ describe("local tier on one node", () => {
           yield* cache.flush
           expect(yield* cache.get("k")).toStrictEqual(Option.none())
           expect(yield* cache.getMany(["k2"])).toStrictEqual(new Map([["k2", Option.none()]]))
+          expect(yield* cache.setIfAbsent("k", `a${i}`)).toBe(true)
+          expect(yield* cache.get("k")).toStrictEqual(Option.some(`a${i}`))
+          expect(yield* cache.deleteIfEquals("k", `a${i}`)).toBe(true)
+          expect(yield* cache.get("k")).toStrictEqual(Option.none())
         }
         stop = true
         yield* Fiber.join(readers)

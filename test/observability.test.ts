@@ -57,10 +57,16 @@ const setup = () => {
 }
 
 const backends = [
-  ["MemoryCache", () => MemoryCache.layer({ name: "otel-memory" })],
+  ["MemoryCache", () => MemoryCache.layer({ name: "otel-memory", metrics: true })],
   [
     "RedisCache",
-    () => RedisCache.layer({ url: redisUrl(0), keyPrefix: uniquePrefix("otel"), name: "otel-redis" }),
+    () =>
+      RedisCache.layer({
+        url: redisUrl(0),
+        keyPrefix: uniquePrefix("otel"),
+        name: "otel-redis",
+        metrics: true,
+      }),
   ],
 ] as const
 

@@ -6,7 +6,7 @@
 
 import v8 from "node:v8"
 import vm from "node:vm"
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import {
   ConfigProvider,
   Context,
@@ -23,6 +23,7 @@ import { Cache, CacheError, ProviderConnectionCache } from "../src/index.js"
 import { RedisCache } from "../src/redis.js"
 import { captureLogs, makeConnection } from "./support/fixtures.js"
 import { freePort, type RedisServer, startRedisServer } from "./support/redisServer.js"
+import { failOnUnexpectedErrors } from "./support/unexpectedErrors.js"
 
 const TIMEOUT_MS = 300
 const MARGIN_MS = 700
@@ -37,17 +38,7 @@ const tuning = {
 v8.setFlagsFromString("--expose-gc")
 const gc = vm.runInNewContext("gc") as () => void
 
-const unexpected: Array<unknown> = []
-const onUnexpected = (error: unknown) => unexpected.push(error)
-beforeAll(() => {
-  process.on("unhandledRejection", onUnexpected)
-  process.on("uncaughtException", onUnexpected)
-})
-afterAll(() => {
-  process.off("unhandledRejection", onUnexpected)
-  process.off("uncaughtException", onUnexpected)
-  expect(unexpected).toStrictEqual([])
-})
+failOnUnexpectedErrors()
 
 const server = (options?: Parameters<typeof startRedisServer>[0]) =>
   Effect.acquireRelease(

@@ -4,7 +4,7 @@
  * loopback ports and stops them.
  */
 
-import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import {
   ConfigProvider,
   Context,
@@ -24,6 +24,7 @@ import { cacheContract } from "./contract/cacheContract.js"
 import { captureLogs } from "./support/fixtures.js"
 import { forceFailover, masterAddress, startRedisSentinel } from "./support/redisSentinel.js"
 import { freePort, startRedisServer } from "./support/redisServer.js"
+import { failOnUnexpectedErrors } from "./support/unexpectedErrors.js"
 
 const tuning = {
   commandTimeout: Duration.millis(300),
@@ -36,17 +37,7 @@ const tuning = {
 /** How soon after the sentinels announce the new master every write must land there. */
 const SWITCH_BOUND_MS = 3_000
 
-const unexpected: Array<unknown> = []
-const onUnexpected = (error: unknown) => unexpected.push(error)
-beforeAll(() => {
-  process.on("unhandledRejection", onUnexpected)
-  process.on("uncaughtException", onUnexpected)
-})
-afterAll(() => {
-  process.off("unhandledRejection", onUnexpected)
-  process.off("uncaughtException", onUnexpected)
-  expect(unexpected).toStrictEqual([])
-})
+failOnUnexpectedErrors()
 
 const sleep = (ms: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, ms)))
 

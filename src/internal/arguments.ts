@@ -87,6 +87,52 @@ export const isValidAmount = (amount: number): boolean => Number.isSafeInteger(a
  * @category internal
  */
 export const encodeJson = (value: unknown): Either.Either<string, string> => {
+  // Plain data (the common case) needs no replacer: a replacer call per value made setJson of a 2 KB object
+  // cost 19 µs against 11 µs. Anything else takes the checked path below, which names the problem.
+  if (isPlainJson(value, 0)) return Either.right(JSON.stringify(value))
+  return encodeJsonChecked(value)
+}
+
+/** Nesting deeper than this takes the checked path (which also reports cycles). */
+const PLAIN_JSON_DEPTH = 64
+
+/**
+ * Whether `JSON.stringify(value)` represents `value` faithfully without help: strings, finite numbers,
+ * booleans, null, arrays without holes or undefined, and objects whose prototype is Object's (or null)
+ * without `toJSON`, whose properties are such values or undefined (omitted, as JSON defines).
+ */
+const isPlainJson = (value: unknown, depth: number): boolean => {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true
+    case "number":
+      return Number.isFinite(value)
+    case "object": {
+      if (value === null) return true
+      if (depth >= PLAIN_JSON_DEPTH) return false
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) {
+          const item = value[i]
+          if (item === undefined || !isPlainJson(item, depth + 1)) return false
+        }
+        return true
+      }
+      const proto = Object.getPrototypeOf(value)
+      if (proto !== Object.prototype && proto !== null) return false
+      if (typeof (value as { toJSON?: unknown }).toJSON === "function") return false
+      for (const key in value) {
+        const item = (value as Record<string, unknown>)[key]
+        if (item !== undefined && !isPlainJson(item, depth + 1)) return false
+      }
+      return true
+    }
+    default:
+      return false
+  }
+}
+
+const encodeJsonChecked = (value: unknown): Either.Either<string, string> => {
   let problem: string | undefined
   const replacer = function (this: unknown, _key: string, v: unknown): unknown {
     switch (typeof v) {

@@ -76,6 +76,14 @@ export interface Backend {
   /** FLUSHDB. Only called when there is no key prefix. */
   readonly flushAll: Effect.Effect<void, BackendFailure>
   readonly ping: Effect.Effect<boolean, BackendFailure>
+  /** SET NX [PX ttl]; true if it wrote. */
+  readonly setIfAbsent: (
+    key: string,
+    value: string,
+    ttlMs: number | undefined,
+  ) => Effect.Effect<boolean, BackendFailure>
+  /** DEL if the value equals `value`, atomically; true if it deleted. */
+  readonly deleteIfEquals: (key: string, value: string) => Effect.Effect<boolean, BackendFailure>
 }
 
 /**
@@ -93,7 +101,7 @@ export interface FrontOptions {
   readonly spans?: boolean | undefined
   /** The `cache` label of this cache's metrics (`CacheMetrics`). Default `"default"`. */
   readonly name?: string | undefined
-  /** Record `CacheMetrics` for every operation. Default true. */
+  /** Record `CacheMetrics` for every operation. Default false (see `RedisCacheOptions.metrics`). */
   readonly metrics?: boolean | undefined
 }
 
@@ -297,6 +305,24 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
     return write.pipe(Effect.mapError(contextualize("setMany")), span("Cache.setMany"))
   }
 
+  const setIfAbsent = (key: string, value: string, options?: SetOptions) => {
+    const bad = checkKey("setIfAbsent", key)
+    if (bad) return Effect.fail(bad)
+    if (!isStorableString(value))
+      return Effect.fail(invalid("setIfAbsent", key, "value must be a well-formed UTF-16 string"))
+    const ttl = writeTtlMillis(options?.ttl)
+    if (Either.isLeft(ttl)) return Effect.fail(invalid("setIfAbsent", key, ttl.left))
+    return backend
+      .setIfAbsent(withPrefix(key), value, ttl.right)
+      .pipe(Effect.mapError(contextualize("setIfAbsent", key)), span("Cache.setIfAbsent"))
+  }
+
+  const deleteIfEquals = (key: string, value: string) => {
+    if (!isStorableString(value))
+      return Effect.fail(invalid("deleteIfEquals", key, "value must be a well-formed UTF-16 string"))
+    return keyed("deleteIfEquals", (k) => backend.deleteIfEquals(k, value))(key)
+  }
+
   const service: Cache.Service = {
     get,
     getJson,
@@ -314,8 +340,10 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
     countPattern,
     getMany,
     setMany,
+    setIfAbsent,
+    deleteIfEquals,
   }
-  return Cache.of(options.metrics === false ? service : withMetrics(service, options.name ?? "default"))
+  return Cache.of(options.metrics === true ? withMetrics(service, options.name ?? "default") : service)
 }
 
 /** Every operation of `service`, recording `CacheMetrics` under the cache's name. */
@@ -337,6 +365,8 @@ const withMetrics = (service: Cache.Service, name: string): Cache.Service => {
   const deletePattern = of("deletePattern")
   const countPattern = of("countPattern")
   const setMany = of("setMany")
+  const setIfAbsent = of("setIfAbsent")
+  const deleteIfEquals = of("deleteIfEquals")
   return {
     get: (key) => get.lookup(service.get(key)),
     getJson: (key) => getJson.lookup(service.getJson(key)),
@@ -354,5 +384,7 @@ const withMetrics = (service: Cache.Service, name: string): Cache.Service => {
     deletePattern: (pattern) => deletePattern.timed(service.deletePattern(pattern)),
     countPattern: (pattern) => countPattern.timed(service.countPattern(pattern)),
     setMany: (entries, options) => setMany.timed(service.setMany(entries, options)),
+    setIfAbsent: (key, value, options) => setIfAbsent.timed(service.setIfAbsent(key, value, options)),
+    deleteIfEquals: (key, value) => deleteIfEquals.timed(service.deleteIfEquals(key, value)),
   }
 }

@@ -442,6 +442,10 @@ export const makeRedisBackend = (
       return counted
     }
 
+    // Lease operations: single-key scripts of their own, outside the write batch.
+    const setIfAbsentScript = makeEncodedScript(Scripts.setIfAbsent.lua)
+    const deleteIfEqualsScript = makeEncodedScript(Scripts.deleteIfEquals.lua)
+
     const backend: Backend = {
       get: batcher.get,
       getMany: (keys) =>
@@ -521,6 +525,24 @@ export const makeRedisBackend = (
         call(() => client.ping()),
         (reply) => reply === "PONG",
       ),
+      setIfAbsent: (key, value, ttlMs) =>
+        Effect.map(
+          call(
+            () =>
+              setIfAbsentScript(
+                client,
+                [key],
+                [String(deadline(key)), ttlMs === undefined ? "" : String(ttlMs), value],
+              ),
+            key,
+          ),
+          isOne,
+        ),
+      deleteIfEquals: (key, value) =>
+        Effect.map(
+          call(() => deleteIfEqualsScript(client, [key], [String(deadline(key)), value]), key),
+          isOne,
+        ),
     }
     return local === undefined ? backend : withLocalTier(backend, local.tier, read, inGroups, callSteps)
   })
@@ -566,8 +588,8 @@ const withLocalTier = (
       return Effect.onExit(write, () => Effect.sync(tier.invalidateAll))
     })
   const single = (key: string, ..._rest: ReadonlyArray<unknown>) => [key]
+  // Every member listed, no spread: a new write operation must decide here what it drops from the tier.
   return {
-    ...backend,
     get: (key, callerKey) => {
       const entry = tier.lookup(key)
       return entry === undefined ? backend.get(key, callerKey) : entry.result
@@ -599,8 +621,14 @@ const withLocalTier = (
     delete: writing(single, backend.delete),
     expire: writing(single, backend.expire),
     incrBy: writing(single, backend.incrBy),
+    setIfAbsent: writing(single, backend.setIfAbsent),
+    deleteIfEquals: writing(single, backend.deleteIfEquals),
     deletePattern: (pattern) => writingAll(backend.deletePattern(pattern)),
     flushAll: writingAll(backend.flushAll),
+    exists: backend.exists,
+    pttl: backend.pttl,
+    countPattern: backend.countPattern,
+    ping: backend.ping,
   }
 }
 

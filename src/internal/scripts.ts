@@ -207,6 +207,37 @@ return {cursor, n}`,
 }
 
 /**
+ * SET NX [PX ttl] behind the deadline guard (a lease taken late, after the caller saw `Timeout` and went on
+ * without it, would block other callers for a whole lease). KEYS: the key. ARGV: deadline, ttl ("" for
+ * none), value. Returns 1 if it wrote, 0 if the key exists.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
+export const setIfAbsent: ScriptDefinition = {
+  lua: `${guard}
+local r
+if ARGV[2] == '' then r = redis.call('SET', KEYS[1], ARGV[3], 'NX')
+else r = redis.call('SET', KEYS[1], ARGV[3], 'NX', 'PX', ARGV[2]) end
+if r then return 1 end
+return 0`,
+}
+
+/**
+ * Compare-and-delete: DEL the key only if its value equals ARGV[2], in one atomic step, behind the deadline
+ * guard. KEYS: the key. ARGV: deadline, expected value. Returns 1 if it deleted. `allow-oom`: it only
+ * deletes.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
+export const deleteIfEquals: ScriptDefinition = {
+  lua: `${ALLOW_OOM}${guard}
+if redis.call('GET', KEYS[1]) == ARGV[2] then return redis.call('DEL', KEYS[1]) end
+return 0`,
+}
+
+/**
  * The local tier's read: the values of KEYS (as MGET) followed by their PTTLs, in one reply. Read-only
  * (`no-writes`), so it also runs at OOM. Keys read inside a script are tracked by `CLIENT TRACKING` like keys
  * a GET reads (Redis 7.0+). At most ~7,000 keys (`unpack`).

@@ -9,8 +9,10 @@
  *
  * Hand-written rather than ioredis's `socketTimeout`, which is the same rule on a plain timer: when this
  * process's event loop is blocked (a large synchronous task, a long GC), that timer fires before the reply
- * sitting in the socket buffer is read, and a healthy connection is cut with its commands. Here a check
- * that ran late does not count the blocked stretch as silence.
+ * sitting in the socket buffer is read, and a healthy connection is cut with its commands. Here silence is
+ * counted in ticks, each worth at most TICK_MS + LATE_MS however late it ran: a blocked stretch counts as one
+ * tick (the reply read right after it ends the silence), while a loop that is merely busy (ticks late again
+ * and again) still reaches the limit, only later.
  */
 import type { Cluster, Redis } from "ioredis"
 
@@ -20,8 +22,8 @@ const LATE_MS = 100
 
 interface Watched {
   stream: unknown
-  /** Since when the connection has owed replies without receiving a byte (undefined: it owes none). */
-  quietSince: number | undefined
+  /** Silence counted so far while the connection owed replies and received no byte. */
+  quietMs: number
 }
 
 /**
@@ -53,7 +55,7 @@ export const watchConnections = (client: Redis | Cluster, silenceMs: number): ((
   let lastTick = performance.now()
   const tick = () => {
     const now = performance.now()
-    const blocked = now - lastTick > TICK_MS + LATE_MS
+    const counted = Math.min(now - lastTick, TICK_MS + LATE_MS)
     lastTick = now
     for (const connection of connections()) {
       const internals = connection as unknown as IoredisInternals
@@ -61,23 +63,23 @@ export const watchConnections = (client: Redis | Cluster, silenceMs: number): ((
       if (stream === undefined) continue
       let state = watched.get(connection)
       if (state === undefined || state.stream !== stream) {
-        state = { stream, quietSince: undefined }
+        state = { stream, quietMs: 0 }
         watched.set(connection, state)
         const current = state
         stream.on("data", () => {
-          current.quietSince = undefined
+          current.quietMs = 0
         })
       }
       const owes =
         (internals.status === "connect" || internals.status === "ready") &&
         (internals.commandQueue?.length ?? 0) > 0
       if (!owes) {
-        state.quietSince = undefined
-      } else if (state.quietSince === undefined || blocked) {
-        // A reply may be in the socket buffer unread while the loop was blocked: start counting again.
-        state.quietSince = now
-      } else if (now - state.quietSince >= silenceMs) {
-        state.quietSince = undefined
+        state.quietMs = 0
+        continue
+      }
+      state.quietMs += counted
+      if (state.quietMs >= silenceMs) {
+        state.quietMs = 0
         stream.destroy(new Error(silentConnectionMessage(silenceMs)))
       }
     }

@@ -201,6 +201,50 @@ export const cacheContract = (
       }),
     )
 
+    it.effect("setIfAbsent writes only a missing key (SET NX), with its ttl; a lapsed key is missing", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        expect(yield* cache.setIfAbsent("nx:k", "holder-a", { ttl: Duration.millis(shortTtl) })).toBe(true)
+        expect(yield* cache.setIfAbsent("nx:k", "holder-b", { ttl: Duration.millis(shortTtl) })).toBe(false)
+        expect(yield* cache.get("nx:k")).toStrictEqual(Option.some("holder-a"))
+        const ms = Duration.toMillis(Option.getOrThrow(yield* cache.ttl("nx:k")))
+        expect(ms).toBeGreaterThan(0)
+        expect(ms).toBeLessThanOrEqual(shortTtl)
+        yield* options.elapse(pastShortTtl)
+        expect(yield* cache.setIfAbsent("nx:k", "holder-b", { ttl: "1 minute" })).toBe(true)
+        expect(yield* cache.get("nx:k")).toStrictEqual(Option.some("holder-b"))
+        // Without a ttl the key does not expire, as SET NX without PX.
+        expect(yield* cache.setIfAbsent("nx:forever", "v")).toBe(true)
+        expect(yield* cache.ttl("nx:forever")).toStrictEqual(Option.none())
+        expect(yield* cache.exists("nx:forever")).toBe(true)
+        expect((yield* failure(cache.setIfAbsent("nx:bad", "v", { ttl: -1 }))).reason).toBe("InvalidArgument")
+        expect((yield* failure(cache.setIfAbsent("nx:bad", "a\uD800"))).reason).toBe("InvalidArgument")
+        expect(yield* cache.exists("nx:bad")).toBe(false)
+        yield* cache.delete("nx:k")
+        yield* cache.delete("nx:forever")
+      }),
+    )
+
+    it.effect("deleteIfEquals: a holder whose lease lapsed cannot delete the next holder's lease", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        expect(yield* cache.deleteIfEquals("cad:missing", "x")).toBe(false)
+        expect(yield* cache.setIfAbsent("cad:lease", "token-a", { ttl: Duration.millis(shortTtl) })).toBe(
+          true,
+        )
+        yield* options.elapse(pastShortTtl)
+        expect(yield* cache.setIfAbsent("cad:lease", "token-b", { ttl: "1 minute" })).toBe(true)
+        // Holder A comes back late and releases: B's lease stays.
+        expect(yield* cache.deleteIfEquals("cad:lease", "token-a")).toBe(false)
+        expect(yield* cache.get("cad:lease")).toStrictEqual(Option.some("token-b"))
+        // A prefix of the value is not the value.
+        expect(yield* cache.deleteIfEquals("cad:lease", "token-")).toBe(false)
+        expect(yield* cache.deleteIfEquals("cad:lease", "token-b")).toBe(true)
+        expect(yield* cache.exists("cad:lease")).toBe(false)
+        expect(yield* cache.deleteIfEquals("cad:lease", "token-b")).toBe(false)
+      }),
+    )
+
     it.effect("delete and exists", () =>
       Effect.gen(function* () {
         const cache = yield* Cache

@@ -82,6 +82,8 @@ export const failingCache: Layer.Layer<Cache> = Layer.succeed(
       countPattern: fail("countPattern"),
       getMany: fail("getMany"),
       setMany: fail("setMany"),
+      setIfAbsent: fail("setIfAbsent"),
+      deleteIfEquals: fail("deleteIfEquals"),
     })
   })(),
 )

@@ -1,0 +1,34 @@
+/**
+ * Every case of `npm run bench`, in the order they run (each in a Node process of its own). A new case is a
+ * file beside this one exporting `defineCase({...})` (see `../BenchCase.ts`), added here.
+ */
+import type { AnyBenchCase } from "../BenchCase.js"
+import { deletePattern100k } from "./delete-pattern-100k.js"
+import { getConcurrent } from "./get-concurrent.js"
+import { getMany1000 } from "./get-many-1000.js"
+import { incrementConcurrent } from "./increment-concurrent.js"
+import { memoryBytesPerEntry } from "./memory-bytes-per-entry.js"
+import { memoryExpiryStallMs } from "./memory-expiry-stall-ms.js"
+import { memoryGet } from "./memory-get.js"
+import { mixed9010 } from "./mixed-90-10.js"
+import { providerGetHit } from "./provider-get-hit.js"
+import { providerGetHitConcurrent } from "./provider-get-hit-concurrent.js"
+import { setConcurrent } from "./set-concurrent.js"
+import { setMany1000Ttl } from "./set-many-1000-ttl.js"
+import { setJson2kbConcurrent } from "./setjson-2kb-concurrent.js"
+
+export const cases: ReadonlyArray<AnyBenchCase> = [
+  getConcurrent,
+  setConcurrent,
+  incrementConcurrent,
+  mixed9010,
+  setJson2kbConcurrent,
+  providerGetHit,
+  providerGetHitConcurrent,
+  getMany1000,
+  setMany1000Ttl,
+  deletePattern100k,
+  memoryGet,
+  memoryBytesPerEntry,
+  memoryExpiryStallMs,
+]

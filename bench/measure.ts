@@ -1,0 +1,98 @@
+/**
+ * Timing one round of a workload, and the medians over rounds. Shared by the runner and the cases.
+ */
+import { Effect } from "effect"
+import type { Sample } from "./BenchCase.js"
+
+export const median = (xs: ReadonlyArray<number>): number => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]!
+}
+
+const percentile = (sorted: ReadonlyArray<number>, p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0
+
+/** One round: `ops` operations timed as a whole, with per-operation latencies. */
+export const sample = (ops: number, elapsedMs: number, latencies: Array<number>): Sample => {
+  latencies.sort((a, b) => a - b)
+  return {
+    opsPerSec: (ops / elapsedMs) * 1000,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+  }
+}
+
+/** The median of each field over rounds; `note` is the one of the round with the median `value`. */
+export const summarize = (samples: ReadonlyArray<Sample>): Sample => {
+  const values = samples.flatMap((s) => (s.value === undefined ? [] : [s.value]))
+  const value = values.length === 0 ? undefined : median(values)
+  const note = samples.find((s) => s.value === value)?.note ?? samples[0]?.note
+  return {
+    opsPerSec: median(samples.map((s) => s.opsPerSec)),
+    p50Ms: median(samples.map((s) => s.p50Ms)),
+    p99Ms: median(samples.map((s) => s.p99Ms)),
+    ...(value === undefined ? {} : { value }),
+    ...(note === undefined ? {} : { note }),
+  }
+}
+
+/** Runs `workers` concurrent loops of `perWorker` promise-returning operations; `op` gets a global index. */
+export const promiseWorkers = async (
+  workers: number,
+  perWorker: number,
+  op: (i: number) => Promise<unknown>,
+): Promise<Sample> => {
+  const latencies: Array<number> = []
+  const start = performance.now()
+  await Promise.all(
+    Array.from({ length: workers }, async (_, w) => {
+      for (let i = 0; i < perWorker; i++) {
+        const t = performance.now()
+        await op(w * perWorker + i)
+        latencies.push(performance.now() - t)
+      }
+    }),
+  )
+  return sample(workers * perWorker, performance.now() - start, latencies)
+}
+
+/** The same, as fibers inside one Effect program. */
+export const effectWorkers = <R>(
+  workers: number,
+  perWorker: number,
+  op: (i: number) => Effect.Effect<unknown, unknown, R>,
+): Effect.Effect<Sample, unknown, R> =>
+  Effect.gen(function* () {
+    const latencies: Array<number> = []
+    const start = performance.now()
+    yield* Effect.forEach(
+      Array.from({ length: workers }, (_, w) => w),
+      (w) =>
+        Effect.gen(function* () {
+          for (let i = 0; i < perWorker; i++) {
+            const t = performance.now()
+            yield* op(w * perWorker + i)
+            latencies.push(performance.now() - t)
+          }
+        }),
+      { concurrency: "unbounded", discard: true },
+    )
+    return sample(workers * perWorker, performance.now() - start, latencies)
+  })
+
+/**
+ * An optional warm-up round of each contender, then `rounds` rounds alternating the contenders, so drift
+ * hits all of them alike; the median of each contender's rounds.
+ */
+export const compare = async (
+  contenders: Readonly<Record<string, () => Promise<Sample>>>,
+  options: { readonly rounds: number; readonly warmup: boolean },
+): Promise<Record<string, Sample>> => {
+  const names = Object.keys(contenders)
+  if (options.warmup) for (const name of names) await contenders[name]!()
+  const samples: Record<string, Array<Sample>> = Object.fromEntries(names.map((n) => [n, []]))
+  for (let round = 0; round < options.rounds; round++) {
+    for (const name of names) samples[name]!.push(await contenders[name]!())
+  }
+  return Object.fromEntries(names.map((n) => [n, summarize(samples[n]!)]))
+}

@@ -1,0 +1,406 @@
+/**
+ * The storage behind `MemoryCache`: a bounded key/value store with exact LRU eviction and an expiry index,
+ * laid out for a small footprint. Maps give each key a slot number; everything else about an entry lives
+ * at that slot in flat arrays (value, expiry instant, LRU links, place in the expiry heap), so an entry costs
+ * its Map slot plus about 40 bytes, and no object of its own.
+ *
+ * Time is passed in by the caller (`now`, epoch milliseconds, from Effect's `Clock`); an entry is live while
+ * `now <= expiresAt`, as in Redis's `keyIsExpired`.
+ */
+
+/** No slot: the end of a list, a key that is not stored, an entry that is not in the heap. */
+const NIL = -1
+const NO_EXPIRY = Number.POSITIVE_INFINITY
+const INITIAL_CAPACITY = 1024
+/**
+ * Slot arrays left large by a peak are rebuilt at the size of what is left once it is at most a quarter of
+ * them and this small, so the rebuild itself stays well under a millisecond.
+ */
+const COMPACT_AT_MOST = 16_384
+/**
+ * Keys are spread over this many Maps. V8 rehashes a whole Map when it grows past its capacity or shrinks
+ * below a quarter of it: for 1M keys in one Map that is tens of milliseconds in one `delete`, which the
+ * expire cycle cannot split. A 64th of the keys rehashes in a fraction of a millisecond.
+ */
+const SHARDS = 64
+
+/** A cheap spread of keys over the shards: the length and three characters, most of them near the end. */
+const shardOf = (key: string): number => {
+  const n = key.length
+  if (n < 2) return n === 0 ? 0 : key.charCodeAt(0) & (SHARDS - 1)
+  return (
+    (n + 7 * key.charCodeAt(n - 1) + 3 * key.charCodeAt(n - 2) + 31 * key.charCodeAt(n >> 1)) & (SHARDS - 1)
+  )
+}
+
+/**
+ * The most entries a V8 `Map` holds (2^24); one more throws `RangeError: Map maximum size exceeded`.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
+export const MAX_MAP_SIZE = 16_777_216
+
+/**
+ * A key/value store of at most `maxEntries` live or expired-but-not-reclaimed entries.
+ *
+ * - Eviction: exact LRU. Inserting a new key into a full store first reclaims the entry that expired
+ *   earliest, if one is due, and otherwise evicts the least recently used entry.
+ * - Use: `get`, `set` and `lookup(…, true)` move an entry to the most recently used end; `lookup(…, false)`
+ *   does not (Redis's `LOOKUP_NOTOUCH`, used by `EXISTS` and `PTTL`).
+ * - Expiry: lazily on every lookup, and by `expireCycle`, which pops due entries off a binary min-heap of
+ *   expiry instants until none is due or its time budget is spent.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
+export class MemoryStore {
+  private readonly shards = Array.from({ length: SHARDS }, () => new Map<string, number>())
+  private count = 0
+  private keys: Array<string | undefined> = []
+  private values: Array<string | undefined> = []
+  private expiresAt = new Float64Array(INITIAL_CAPACITY)
+  /** Toward the most recently used end; on a free slot, the next free slot. */
+  private newer = new Int32Array(INITIAL_CAPACITY)
+  /** Toward the least recently used end. */
+  private older = new Int32Array(INITIAL_CAPACITY)
+  /** The slot's place in `heap`, or NIL when it has no expiry. */
+  private heapIndex = new Int32Array(INITIAL_CAPACITY)
+  /** Slots with an expiry, as a binary min-heap on `expiresAt`. */
+  private heap = new Int32Array(INITIAL_CAPACITY)
+  private heapSize = 0
+  private capacity = INITIAL_CAPACITY
+  /** Slots handed out so far; slots at and above it were never used. */
+  private allocated = 0
+  private freeHead = NIL
+  private mostRecent = NIL
+  private leastRecent = NIL
+  private readonly maxEntries: number
+  private wakeBefore = Number.NEGATIVE_INFINITY
+  private wake: () => void = () => {}
+
+  /** `maxEntries`: a positive integer up to `MAX_MAP_SIZE`, or `Infinity` for `MAX_MAP_SIZE`. */
+  constructor(maxEntries: number) {
+    this.maxEntries = Math.min(maxEntries, MAX_MAP_SIZE)
+  }
+
+  /** Entries held, including expired ones not reclaimed yet (Redis's `DBSIZE`). */
+  get size(): number {
+    return this.count
+  }
+
+  /** The live value of a key, marking it used; an expired entry is reclaimed on the way. */
+  get(key: string, now: number): string | undefined {
+    const slot = this.shards[shardOf(key)]!.get(key)
+    if (slot === undefined) return undefined
+    if (now > this.expiresAt[slot]!) {
+      this.remove(slot)
+      return undefined
+    }
+    if (slot !== this.mostRecent) {
+      this.unlink(slot)
+      this.linkMostRecent(slot)
+    }
+    return this.values[slot]
+  }
+
+  /** The slot of a live key, or NIL; `touch` marks it used. An expired entry is reclaimed on the way. */
+  lookup(key: string, now: number, touch: boolean): number {
+    const slot = this.shards[shardOf(key)]!.get(key)
+    if (slot === undefined) return NIL
+    if (now > this.expiresAt[slot]!) {
+      this.remove(slot)
+      return NIL
+    }
+    if (touch && slot !== this.mostRecent) {
+      this.unlink(slot)
+      this.linkMostRecent(slot)
+    }
+    return slot
+  }
+
+  valueAt(slot: number): string {
+    return this.values[slot]!
+  }
+
+  /** Epoch milliseconds, or `Infinity` for no expiry. */
+  expiresAtOf(slot: number): number {
+    return this.expiresAt[slot]!
+  }
+
+  /** Replaces the value of a stored entry, keeping its expiry (INCRBY). */
+  setValue(slot: number, value: string): void {
+    this.values[slot] = value
+  }
+
+  /** Stores a value with an expiry instant (`Infinity`: none) and marks it used, evicting if full. */
+  set(key: string, value: string, expiresAt: number, now: number): void {
+    const slot = this.shards[shardOf(key)]!.get(key)
+    if (slot === undefined) {
+      this.insert(key, value, expiresAt, now)
+      return
+    }
+    // An expired entry is overwritten in place: the result is the same as reclaiming it and inserting.
+    this.values[slot] = value
+    this.setExpiry(slot, expiresAt)
+    if (slot !== this.mostRecent) {
+      this.unlink(slot)
+      this.linkMostRecent(slot)
+    }
+  }
+
+  /** Adds a key that is not stored, evicting first if the store is full. */
+  insert(key: string, value: string, expiresAt: number, now: number): void {
+    if (this.count >= this.maxEntries) this.evictOne(now)
+    const slot = this.allocate()
+    this.keys[slot] = key
+    this.values[slot] = value
+    this.expiresAt[slot] = NO_EXPIRY
+    this.heapIndex[slot] = NIL
+    this.setExpiry(slot, expiresAt)
+    this.linkMostRecent(slot)
+    this.shards[shardOf(key)]!.set(key, slot)
+    this.count++
+  }
+
+  /** Sets or removes (`Infinity`) the expiry of a stored entry. */
+  setExpiry(slot: number, expiresAt: number): void {
+    if (expiresAt < this.wakeBefore) {
+      this.wakeBefore = Number.NEGATIVE_INFINITY
+      this.wake()
+    }
+    this.expiresAt[slot] = expiresAt
+    const at = this.heapIndex[slot]!
+    if (expiresAt === NO_EXPIRY) {
+      if (at !== NIL) this.heapRemove(slot)
+    } else if (at === NIL) {
+      const i = this.heapSize++
+      this.heap[i] = slot
+      this.heapIndex[slot] = i
+      this.siftUp(i)
+    } else {
+      this.heapFix(at)
+    }
+  }
+
+  remove(slot: number): void {
+    const key = this.keys[slot]!
+    this.shards[shardOf(key)]!.delete(key)
+    this.count--
+    this.unlink(slot)
+    if (this.heapIndex[slot] !== NIL) this.heapRemove(slot)
+    this.keys[slot] = undefined
+    this.values[slot] = undefined
+    this.newer[slot] = this.freeHead
+    this.freeHead = slot
+  }
+
+  /** Counts the live keys that match, without marking them used (as `SCAN`); reclaims expired ones seen. */
+  countIf(now: number, matches: (key: string) => boolean): number {
+    let count = 0
+    // Deleting the entry being visited is safe while iterating a Map.
+    for (const shard of this.shards) {
+      for (const [key, slot] of shard) {
+        if (now > this.expiresAt[slot]!) this.remove(slot)
+        else if (matches(key)) count++
+      }
+    }
+    return count
+  }
+
+  /** Deletes the live keys that match (no LRU update, as `SCAN`); reclaims expired ones seen. */
+  deleteIf(now: number, matches: (key: string) => boolean): number {
+    let deleted = 0
+    for (const shard of this.shards) {
+      for (const [key, slot] of shard) {
+        if (now > this.expiresAt[slot]!) {
+          this.remove(slot)
+        } else if (matches(key)) {
+          this.remove(slot)
+          deleted++
+        }
+      }
+    }
+    this.compactIfSparse()
+    return deleted
+  }
+
+  clear(): void {
+    for (const shard of this.shards) shard.clear()
+    this.count = 0
+    this.keys = []
+    this.values = []
+    this.resize(INITIAL_CAPACITY, false)
+    this.heapSize = 0
+    this.allocated = 0
+    this.freeHead = NIL
+    this.mostRecent = NIL
+    this.leastRecent = NIL
+  }
+
+  /** The earliest expiry instant held, or `Infinity`. */
+  earliestExpiry(): number {
+    return this.heapSize > 0 ? this.expiresAt[this.heap[0]!]! : NO_EXPIRY
+  }
+
+  /** Calls `wake` once, the first time an entry is given an expiry instant earlier than `before`. */
+  armWake(before: number, wake: () => void): void {
+    this.wakeBefore = before
+    this.wake = wake
+  }
+
+  /**
+   * One active expire cycle: reclaims due entries, earliest expiry first, until none is due or `outOfTime()`
+   * (asked after each entry) says the budget is spent. Returns true when due entries are left.
+   */
+  expireCycle(now: number, outOfTime: () => boolean): boolean {
+    while (this.heapSize > 0) {
+      const slot = this.heap[0]!
+      if (!(now > this.expiresAt[slot]!)) break
+      this.remove(slot)
+      // After every entry: a removal is cheap, but now and then it makes V8 rehash a shard's Map.
+      if (outOfTime()) {
+        return this.heapSize > 0 && now > this.expiresAt[this.heap[0]!]!
+      }
+    }
+    this.compactIfSparse()
+    return false
+  }
+
+  private evictOne(now: number): void {
+    const earliest = this.heapSize > 0 ? this.heap[0]! : NIL
+    this.remove(earliest !== NIL && now > this.expiresAt[earliest]! ? earliest : this.leastRecent)
+  }
+
+  private allocate(): number {
+    const free = this.freeHead
+    if (free !== NIL) {
+      this.freeHead = this.newer[free]!
+      return free
+    }
+    if (this.allocated === this.capacity) this.resize(Math.min(this.capacity * 2, this.maxEntries), true)
+    return this.allocated++
+  }
+
+  private resize(capacity: number, keep: boolean): void {
+    const grown = <T extends Float64Array | Int32Array>(old: T, next: T): T => {
+      if (keep) next.set(old.subarray(0, Math.min(old.length, capacity)))
+      return next
+    }
+    this.expiresAt = grown(this.expiresAt, new Float64Array(capacity))
+    this.newer = grown(this.newer, new Int32Array(capacity))
+    this.older = grown(this.older, new Int32Array(capacity))
+    this.heapIndex = grown(this.heapIndex, new Int32Array(capacity))
+    this.heap = grown(this.heap, new Int32Array(capacity))
+    this.capacity = capacity
+  }
+
+  /** Rebuilds the slot arrays at the size of what is left, slots renumbered from least recently used. */
+  private compactIfSparse(): void {
+    const size = this.count
+    if (this.capacity === INITIAL_CAPACITY || size * 4 > this.capacity || size > COMPACT_AT_MOST) return
+    let capacity = INITIAL_CAPACITY
+    while (capacity < size * 2) capacity *= 2
+    const keys: Array<string | undefined> = []
+    const values: Array<string | undefined> = []
+    const expiresAt = new Float64Array(capacity)
+    let next = 0
+    for (let slot = this.leastRecent; slot !== NIL; slot = this.newer[slot]!) {
+      const key = this.keys[slot]!
+      keys.push(key)
+      values.push(this.values[slot])
+      expiresAt[next] = this.expiresAt[slot]!
+      this.shards[shardOf(key)]!.set(key, next++)
+    }
+    this.keys = keys
+    this.values = values
+    this.resize(capacity, false)
+    this.expiresAt = expiresAt
+    this.heapSize = 0
+    for (let slot = 0; slot < size; slot++) {
+      this.older[slot] = slot - 1
+      this.newer[slot] = slot + 1 < size ? slot + 1 : NIL
+      if (expiresAt[slot] === NO_EXPIRY) {
+        this.heapIndex[slot] = NIL
+      } else {
+        this.heap[this.heapSize] = slot
+        this.heapIndex[slot] = this.heapSize++
+      }
+    }
+    for (let i = (this.heapSize >> 1) - 1; i >= 0; i--) this.siftDown(i)
+    this.leastRecent = size > 0 ? 0 : NIL
+    this.mostRecent = size - 1
+    this.allocated = size
+    this.freeHead = NIL
+  }
+
+  private linkMostRecent(slot: number): void {
+    this.older[slot] = this.mostRecent
+    this.newer[slot] = NIL
+    if (this.mostRecent !== NIL) this.newer[this.mostRecent] = slot
+    else this.leastRecent = slot
+    this.mostRecent = slot
+  }
+
+  private unlink(slot: number): void {
+    const older = this.older[slot]!
+    const newer = this.newer[slot]!
+    if (newer !== NIL) this.older[newer] = older
+    else this.mostRecent = older
+    if (older !== NIL) this.newer[older] = newer
+    else this.leastRecent = newer
+  }
+
+  private heapRemove(slot: number): void {
+    const i = this.heapIndex[slot]!
+    this.heapIndex[slot] = NIL
+    const last = this.heap[--this.heapSize]!
+    if (i === this.heapSize) return
+    this.heap[i] = last
+    this.heapIndex[last] = i
+    this.heapFix(i)
+  }
+
+  private heapFix(i: number): void {
+    if (i > 0 && this.expiresAt[this.heap[i]!]! < this.expiresAt[this.heap[(i - 1) >> 1]!]!) this.siftUp(i)
+    else this.siftDown(i)
+  }
+
+  private siftUp(start: number): void {
+    const heap = this.heap
+    const slot = heap[start]!
+    const at = this.expiresAt[slot]!
+    let i = start
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      const parentSlot = heap[parent]!
+      if (this.expiresAt[parentSlot]! <= at) break
+      heap[i] = parentSlot
+      this.heapIndex[parentSlot] = i
+      i = parent
+    }
+    heap[i] = slot
+    this.heapIndex[slot] = i
+  }
+
+  private siftDown(start: number): void {
+    const heap = this.heap
+    const size = this.heapSize
+    const slot = heap[start]!
+    const at = this.expiresAt[slot]!
+    let i = start
+    for (;;) {
+      let child = 2 * i + 1
+      if (child >= size) break
+      const right = child + 1
+      if (right < size && this.expiresAt[heap[right]!]! < this.expiresAt[heap[child]!]!) child = right
+      const childSlot = heap[child]!
+      if (this.expiresAt[childSlot]! >= at) break
+      heap[i] = childSlot
+      this.heapIndex[childSlot] = i
+      i = child
+    }
+    heap[i] = slot
+    this.heapIndex[slot] = i
+  }
+}
