@@ -7,12 +7,15 @@ import { deletePattern100k } from "./delete-pattern-100k.js"
 import { getConcurrent } from "./get-concurrent.js"
 import { getMany1000 } from "./get-many-1000.js"
 import { incrementConcurrent } from "./increment-concurrent.js"
+import { localGetHitConcurrent } from "./local-get-hit-concurrent.js"
+import { localInvalidationP99Ms } from "./local-invalidation-p99-ms.js"
 import { memoryBytesPerEntry } from "./memory-bytes-per-entry.js"
 import { memoryExpiryStallMs } from "./memory-expiry-stall-ms.js"
 import { memoryGet } from "./memory-get.js"
 import { mixed9010 } from "./mixed-90-10.js"
 import { providerGetHit } from "./provider-get-hit.js"
 import { providerGetHitConcurrent } from "./provider-get-hit-concurrent.js"
+import { providerGetHitLocal } from "./provider-get-hit-local.js"
 import { setConcurrent } from "./set-concurrent.js"
 import { setMany1000Ttl } from "./set-many-1000-ttl.js"
 import { setJson2kbConcurrent } from "./setjson-2kb-concurrent.js"
@@ -25,6 +28,9 @@ export const cases: ReadonlyArray<AnyBenchCase> = [
   setJson2kbConcurrent,
   providerGetHit,
   providerGetHitConcurrent,
+  localGetHitConcurrent,
+  providerGetHitLocal,
+  localInvalidationP99Ms,
   getMany1000,
   setMany1000Ttl,
   deletePattern100k,
