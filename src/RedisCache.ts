@@ -344,7 +344,7 @@ const localCacheTuning = (options: RedisCacheOptions): LocalCacheTuning | undefi
     maxEntries: local.maxEntries,
     ttlMs: local.ttl === undefined ? undefined : Duration.toMillis(Duration.decode(local.ttl)),
     maxReconnectDelayMs: millis(options.maxReconnectDelay, defaults.maxReconnectDelayMs),
-    onLookup: options.metrics === false ? undefined : instrumentLocal(options.name ?? "redis"),
+    onLookup: options.metrics === true ? instrumentLocal(options.name ?? "redis") : undefined,
   }
 }
 

@@ -37,6 +37,8 @@ const localCache = (options: RedisCache.RedisCacheOptions & { readonly name: str
         maxReconnectDelay: Duration.millis(100),
         breakerCooldown: Duration.millis(200),
         localCache: { maxEntries: 10_000 },
+        // The tests read the local tier's counter.
+        metrics: true,
         ...options,
       }),
     ),
@@ -600,7 +602,7 @@ describe("local tier on one node", () => {
       }
       const name = uniqueName("off")
       const plain = yield* Effect.map(
-        Layer.build(RedisCache.layer({ url: server.url, name })),
+        Layer.build(RedisCache.layer({ url: server.url, name, metrics: true })),
         Context.get(Cache),
       )
       yield* plain.set("off:k", "v")
@@ -665,7 +667,12 @@ describe("local tier on a cluster", () => {
       const name = uniqueName("cluster")
       const cache = yield* Effect.map(
         Layer.build(
-          RedisCache.layerCluster({ nodes: cluster.nodes, name, localCache: { maxEntries: 10_000 } }),
+          RedisCache.layerCluster({
+            nodes: cluster.nodes,
+            name,
+            metrics: true,
+            localCache: { maxEntries: 10_000 },
+          }),
         ),
         Context.get(Cache),
       )

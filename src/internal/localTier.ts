@@ -154,7 +154,8 @@ export const makeLocalTier = (options: LocalTierOptions): LocalTier => {
         return undefined
       }
       entries.delete(key)
-      if (entry.expiresAt <= now()) {
+      // No clock read for an entry without an expiry (no ttl option, no Redis ttl): most of them.
+      if (entry.expiresAt !== Number.POSITIVE_INFINITY && entry.expiresAt <= now()) {
         onLookup?.(false)
         return undefined
       }
