@@ -805,6 +805,37 @@ describe("makeLocalTier", () => {
     expect(big.tier.size()).toBe(1_000)
   })
 
+  it("matches a reference LRU (Map delete-and-set) under random reads, fills and invalidations", () => {
+    const { tier: t, fill } = tier(10)
+    const reference = new Map<string, string>()
+    let seed = 42
+    const random = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
+      return seed % n
+    }
+    for (let step = 0; step < 20_000; step++) {
+      const key = `k${random(30)}`
+      const action = random(10)
+      if (action < 5) {
+        const expected = reference.get(key)
+        if (expected !== undefined) {
+          reference.delete(key)
+          reference.set(key, expected)
+        }
+        expect(valueIn(t, key)).toBe(expected)
+      } else if (action < 9) {
+        fill(key, `v${step}`)
+        reference.delete(key)
+        reference.set(key, `v${step}`)
+        if (reference.size > 10) reference.delete(reference.keys().next().value as string)
+      } else {
+        t.invalidate([key])
+        reference.delete(key)
+      }
+      expect(t.size()).toBe(reference.size)
+    }
+  })
+
   it("expires at the key's PTTL or the tier's ttl, whichever is first, counted from when the read was sent", () => {
     const { tier: t, fill, advance } = tier(10, 1_000)
     fill("short", "v", 100)

@@ -2,9 +2,10 @@
  * The local tier of `RedisCache` (`localCache`): a bounded in-process copy of values read from Redis, kept
  * coherent by Redis's server-assisted client-side caching (`CLIENT TRACKING`, see tracking.ts).
  *
- * Hand-written rather than `lru-cache` or similar: what matters here is not the eviction policy (a `Map` with
- * delete-and-set on every hit is an exact LRU in insertion order) but the bookkeeping around the store that no
- * general-purpose cache has:
+ * Hand-written rather than `lru-cache` or similar: what matters here is not the eviction policy (an exact LRU:
+ * a `Map` for lookup and a doubly linked recency list, so a hit moves two pointers and allocates nothing,
+ * where a `Map` delete-and-set per hit fills the table with holes and rehashes it) but the bookkeeping around
+ * the store that no general-purpose cache has:
  * - **the race guard.** A read's reply travels on the data connection and an invalidation of the same key on
  *   another connection, so an invalidation can overtake the reply it invalidates. Each read takes a ticket
  *   when it is sent (the invalidation sequence number, and its node's epoch); a reply is stored only if no
@@ -19,11 +20,15 @@
 import { Exit, Option } from "effect"
 
 interface Entry {
+  readonly key: string
   readonly result: Exit.Exit<Option.Option<string>>
   readonly value: string | null
   /** On the `now` clock; `Infinity` for none. */
   readonly expiresAt: number
   readonly node: string
+  /** Neighbours in recency order (`newer` towards the most recently read). */
+  older: Entry | undefined
+  newer: Entry | undefined
 }
 
 interface NodeState {
@@ -106,6 +111,35 @@ const NONE: Exit.Exit<Option.Option<string>> = Exit.succeed(Option.none())
  */
 export const makeLocalTier = (options: LocalTierOptions): LocalTier => {
   const entries = new Map<string, Entry>()
+  let newest: Entry | undefined
+  let oldest: Entry | undefined
+
+  const unlink = (entry: Entry) => {
+    if (entry.newer === undefined) newest = entry.older
+    else entry.newer.older = entry.older
+    if (entry.older === undefined) oldest = entry.newer
+    else entry.older.newer = entry.newer
+    entry.older = undefined
+    entry.newer = undefined
+  }
+  const pushNewest = (entry: Entry) => {
+    entry.older = newest
+    entry.newer = undefined
+    if (newest === undefined) oldest = entry
+    else newest.newer = entry
+    newest = entry
+  }
+  const remove = (key: string) => {
+    const entry = entries.get(key)
+    if (entry === undefined) return
+    entries.delete(key)
+    unlink(entry)
+  }
+  const clear = () => {
+    entries.clear()
+    newest = undefined
+    oldest = undefined
+  }
   const inflight = new Map<string, Inflight>()
   const nodes = new Map<string, NodeState>()
   const { maxEntries, ttlMs, now, onLookup } = options
@@ -121,8 +155,8 @@ export const makeLocalTier = (options: LocalTierOptions): LocalTier => {
   }
 
   const dropNode = (node: string) => {
-    if (nodes.size <= 1) entries.clear()
-    else for (const [key, entry] of entries) if (entry.node === node) entries.delete(key)
+    if (nodes.size <= 1) clear()
+    else for (const [key, entry] of entries) if (entry.node === node) remove(key)
   }
 
   const release = (key: string) => {
@@ -136,14 +170,19 @@ export const makeLocalTier = (options: LocalTierOptions): LocalTier => {
     // than when Redis ran it, so the entry never outlives the key.
     if (pttl >= 0) expiresAt = Math.min(expiresAt, ticket.sentAt + pttl)
     if (expiresAt <= now()) return
-    entries.delete(key)
-    entries.set(key, {
+    remove(key)
+    const entry: Entry = {
+      key,
       result: value === null ? NONE : Exit.succeed(Option.some(value)),
       value,
       expiresAt,
       node: ticket.node,
-    })
-    if (entries.size > maxEntries) entries.delete(entries.keys().next().value as string)
+      older: undefined,
+      newer: undefined,
+    }
+    entries.set(key, entry)
+    pushNewest(entry)
+    if (entries.size > maxEntries && oldest !== undefined) remove(oldest.key)
   }
 
   return {
@@ -153,13 +192,16 @@ export const makeLocalTier = (options: LocalTierOptions): LocalTier => {
         onLookup?.(false)
         return undefined
       }
-      entries.delete(key)
       // No clock read for an entry without an expiry (no ttl option, no Redis ttl): most of them.
       if (entry.expiresAt !== Number.POSITIVE_INFINITY && entry.expiresAt <= now()) {
+        remove(key)
         onLookup?.(false)
         return undefined
       }
-      entries.set(key, entry)
+      if (entry !== newest) {
+        unlink(entry)
+        pushNewest(entry)
+      }
       onLookup?.(true)
       return entry
     },
@@ -191,14 +233,14 @@ export const makeLocalTier = (options: LocalTierOptions): LocalTier => {
     invalidate: (keys) => {
       seq++
       for (const key of keys) {
-        entries.delete(key)
+        remove(key)
         const flight = inflight.get(key)
         if (flight !== undefined) flight.invalidatedAt = seq
       }
     },
     invalidateAll: () => {
       seq++
-      entries.clear()
+      clear()
       for (const state of nodes.values()) state.epoch++
     },
     invalidateNode: (node) => {
