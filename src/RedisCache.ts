@@ -130,7 +130,7 @@ export interface LocalCacheOptions {
   /**
    * The most entries kept, a positive integer; required. One entry per key read (a key Redis did not have
    * is kept too, as a miss). Past it, the least recently read entry is dropped (exact LRU). It counts
-   * entries, not bytes: memory is about `maxEntries` × (key + value + ~150 bytes).
+   * entries, not bytes: memory is about `maxEntries` × (key + value + ~270 bytes).
    */
   readonly maxEntries: number
   /**

@@ -20,6 +20,20 @@ import { type RedisServer, startRedisServer } from "./support/redisServer.js"
 const sleep = (ms: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, ms)))
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve))
 
+// Nothing the tier's connections do (kills, restarts, refusals) may surface as an unhandled rejection or an
+// uncaught error.
+const unexpected: Array<unknown> = []
+const onUnexpected = (error: unknown) => unexpected.push(error)
+beforeAll(() => {
+  process.on("unhandledRejection", onUnexpected)
+  process.on("uncaughtException", onUnexpected)
+})
+afterAll(() => {
+  process.off("unhandledRejection", onUnexpected)
+  process.off("uncaughtException", onUnexpected)
+  expect(unexpected).toStrictEqual([])
+})
+
 let counter = 0
 const uniqueName = (label: string) => `local-${label}-${++counter}`
 
