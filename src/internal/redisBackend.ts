@@ -20,6 +20,10 @@ import * as Scripts from "./scripts.js"
 import { makeServerClock, type ServerClock } from "./serverClock.js"
 import { makeWriteBatcher } from "./WriteBatcher.js"
 
+/**
+ * @since 0.2.0
+ * @category internal
+ */
 export interface RedisTuning {
   readonly commandTimeoutMs: number
   readonly breakerThreshold: number
@@ -28,7 +32,12 @@ export interface RedisTuning {
   readonly maxPendingCommands: number
 }
 
-/** Where keys live: which may share a multi-key command, and which nodes a SCAN must visit. */
+/**
+ * Where keys live: which may share a multi-key command, and which nodes a SCAN must visit.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export interface Topology {
   /** Groups of indices into `keys` whose keys may share one multi-key command. */
   readonly group: (keys: ReadonlyArray<string>) => ReadonlyArray<ReadonlyArray<number>>
@@ -44,7 +53,12 @@ export interface Topology {
   readonly unlinkMode: "batch" | "each"
 }
 
-/** A single Redis: every key may share a command; SCAN visits the one node. */
+/**
+ * A single Redis: every key may share a command; SCAN visits the one node.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export const singleNode = (client: Redis): Topology => ({
   group: (keys) => (keys.length === 0 ? [] : [keys.map((_, i) => i)]),
   masters: () => [client],
@@ -57,6 +71,9 @@ export const singleNode = (client: Redis): Topology => ({
 /**
  * A Redis Cluster: multi-key commands carry keys of one slot (computed here, exactly as the server does:
  * ioredis's own slot function disagrees on keys like `{}{a}`); SCAN and FLUSHDB visit every master.
+ *
+ * @since 0.2.0
+ * @category internal
  */
 export const clusterNodes = (cluster: Cluster): Topology => {
   // ioredis names nodes host:port, in `slots` and in its connection pool alike.
@@ -105,6 +122,9 @@ const LOST_IN_FLIGHT = /^Reached the max retries per request limit/
 /**
  * Maps anything ioredis rejects with to a reason and a scrubbed detail; the original error is dropped.
  * ioredis's own internals ("Stream isn't writeable…") are replaced by what the connection state knows.
+ *
+ * @since 0.2.0
+ * @category internal
  */
 export const classifier =
   (scrub: (text: string) => string, connection?: ConnectionState) =>
@@ -141,7 +161,12 @@ export const classifier =
     return { reason: "Command", detail, cause: new Error(firstLine) }
   }
 
-/** Builds the backend over a connected (or connecting) client. */
+/**
+ * Builds the backend over a connected (or connecting) client.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export const makeRedisBackend = (
   client: Redis | Cluster,
   tuning: RedisTuning,
