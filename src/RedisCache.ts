@@ -368,6 +368,7 @@ export const make = (
     yield* logServerChecks(guard.onChange)
     const backend = yield* makeRedisBackend(client, tuning(options), makeSecretScrubber(options.url), {
       refusal: guard.refusal,
+      keyPrefix: options.keyPrefix,
     })
     return makeCache(backend, { ...options, name: options.name ?? "redis" })
   })
@@ -637,7 +638,7 @@ export const makeCluster = (
       cluster,
       tuning(options),
       makePasswordScrubber(options.password),
-      { topology: clusterNodes(cluster) },
+      { topology: clusterNodes(cluster), keyPrefix: options.keyPrefix },
     )
     return makeCache(backend, { ...options, name: options.name ?? "redis" })
   })
@@ -866,6 +867,7 @@ export const makeSentinel = (
     yield* logServerChecks(guard.onChange)
     const backend = yield* makeRedisBackend(client, tuning(options), sentinelScrubber(options), {
       refusal: guard.refusal,
+      keyPrefix: options.keyPrefix,
     })
     return makeCache(backend, { ...options, name: options.name ?? "redis" })
   })
