@@ -91,6 +91,25 @@ export class CacheError extends Schema.TaggedError<CacheError>()("CacheError", {
  */
 export interface SetOptions {
   readonly ttl?: Duration.DurationInput | undefined
+  /**
+   * Tags of the entry, for `invalidateTags`. The value and its tags are written in one atomic step. A write
+   * replaces the key's tags: a key rewritten without a tag (or without `tags`) leaves that tag. Default:
+   * none. At most 1,000 tags per write, each a well-formed string; duplicates count once. On Redis a tagged
+   * write is one script call of its own (it bypasses the write batcher); see the README's "Tags" section.
+   *
+   * @example
+   * ```ts
+   * import { Effect } from "effect"
+   * import { Cache } from "effect-provider-cache"
+   *
+   * const program = Effect.flatMap(Cache, (cache) =>
+   *   cache.set("quote:AAPL", "189.30", { ttl: "1 minute", tags: ["quotes", "exchange:NASDAQ"] })
+   * )
+   * ```
+   *
+   * @since 0.2.0
+   */
+  readonly tags?: ReadonlyArray<string> | undefined
 }
 
 /**
@@ -254,5 +273,28 @@ export declare namespace Cache {
      * @since 0.2.0
      */
     readonly deleteIfEquals: (key: string, value: string) => Effect.Effect<boolean, CacheError>
+    /**
+     * Deletes every key written with one of `tags` (`SetOptions.tags`) before the call and not rewritten
+     * since without that tag; returns how many keys it deleted. Keys written after it resolves are untouched.
+     * Costs in proportion to the keys of those tags, never to the size of the keyspace (on Redis: the tag's
+     * index sets, `SPOP` + `UNLINK` inside Redis; in a cluster, one index per hash slot that holds a key of
+     * the tag).
+     *
+     * @example
+     * ```ts
+     * import { Effect } from "effect"
+     * import { Cache } from "effect-provider-cache"
+     *
+     * const program = Effect.gen(function* () {
+     *   const cache = yield* Cache
+     *   yield* cache.set("session:u1:a", "…", { tags: ["user:u1"] })
+     *   yield* cache.set("session:u1:b", "…", { tags: ["user:u1"] })
+     *   return yield* cache.invalidateTags(["user:u1"]) // 2
+     * })
+     * ```
+     *
+     * @since 0.2.0
+     */
+    readonly invalidateTags: (tags: Iterable<string>) => Effect.Effect<number, CacheError>
   }
 }

@@ -10,6 +10,7 @@ import { compileGlob } from "./internal/glob.js"
 import { incrementBy, NOT_AN_INTEGER, parseRedisInteger } from "./internal/integer.js"
 import { type Backend, type BackendFailure, cacheError, makeCache } from "./internal/makeCache.js"
 import { MAX_MAP_SIZE, MemoryStore } from "./internal/memoryStore.js"
+import { TagIndex } from "./internal/memoryTags.js"
 import { durationProblem, positiveIntegerProblem } from "./internal/redisOptions.js"
 
 /**
@@ -73,6 +74,13 @@ export interface MemoryCacheService extends Cache.Service {
    * reclaimed yet. Never more than `maxEntries`.
    */
   readonly dbSize: Effect.Effect<number>
+  /**
+   * The live keys that carry at least one tag: the size of the tag bookkeeping, which drops a key as soon as
+   * it goes (delete, overwrite without tags, expiry, eviction).
+   *
+   * @since 0.2.0
+   */
+  readonly taggedKeys: Effect.Effect<number>
 }
 
 /** Real time each expire cycle may use: Redis's fast cycle is 1 ms. */
@@ -131,6 +139,9 @@ export const make = (
     const problem = optionsProblem(options)
     if (problem !== undefined) return yield* invalidOption(problem)
     const store = new MemoryStore(options.maxEntries ?? DEFAULT_MAX_ENTRIES)
+    // Tags of live keys only: every entry that goes (delete, expiry, eviction) leaves its tags.
+    const tags = new TagIndex()
+    store.onRemove = (key) => tags.drop(key)
 
     // The clock of the scope that builds the layer: the live one in production, a TestClock in tests.
     const clock = yield* Effect.clock
@@ -185,11 +196,42 @@ export const make = (
           return value === undefined ? Option.none() : Option.some(value)
         }),
       getMany: (keys) => withNow((now) => keys.map((key) => store.get(key, now) ?? null)),
-      set: (key, value, ttlMs) => withNow((now) => store.set(key, value, expiresAt(now, ttlMs), now)),
+      // A write without tags leaves the key's tags, as on Redis.
+      set: (key, value, ttlMs) =>
+        withNow((now) => {
+          tags.drop(key)
+          store.set(key, value, expiresAt(now, ttlMs), now)
+        }),
       setMany: (entries, ttlMs) =>
         withNow((now) => {
           const at = expiresAt(now, ttlMs)
-          for (const [key, value] of entries) store.set(key, value, at, now)
+          for (const [key, value] of entries) {
+            tags.drop(key)
+            store.set(key, value, at, now)
+          }
+        }),
+      // The store may evict on insert (dropping the evicted key's tags), so the tags are set after it.
+      setTagged: (entries, ttlMs) =>
+        withNow((now) => {
+          const at = expiresAt(now, ttlMs)
+          for (const [key, value, keyTags] of entries) {
+            store.set(key, value, at, now)
+            tags.setTags(key, keyTags)
+          }
+        }),
+      invalidateTags: (list) =>
+        withNow((now) => {
+          let deleted = 0
+          for (const tag of list) {
+            for (const key of tags.keysOf(tag)) {
+              // A lookup reclaims an expired entry (not counted, as on Redis); remove drops its tags.
+              const slot = store.lookup(key, now, false)
+              if (slot < 0) continue
+              store.remove(slot)
+              deleted++
+            }
+          }
+          return deleted
         }),
       delete: (key) =>
         withNow((now) => {
@@ -240,7 +282,10 @@ export const make = (
           const glob = compileGlob(pattern)
           return store.countIf(now, glob.matches)
         }),
-      flushAll: Effect.sync(() => store.clear()),
+      flushAll: Effect.sync(() => {
+        store.clear()
+        tags.clear()
+      }),
       ping: Effect.succeed(true),
       // SET NX [PX]: a live key is left alone (and, as a write lookup, counts as a use).
       setIfAbsent: (key, value, ttlMs) =>
@@ -261,6 +306,7 @@ export const make = (
     return {
       ...makeCache(backend, { ...options, name: options.name ?? "memory" }),
       dbSize: Effect.sync(() => store.size),
+      taggedKeys: Effect.sync(() => tags.size),
     }
   })
 

@@ -143,7 +143,12 @@ export interface LocalCacheOptions {
   readonly ttl?: Duration.DurationInput | undefined
 }
 
-/** The defaults, in one place for the README and the Config variant. */
+/**
+ * The defaults, in one place for the README and the Config variant.
+ *
+ * @since 0.1.0
+ * @category config
+ */
 export const defaults = {
   url: "redis://127.0.0.1:6379",
   commandTimeoutMs: 500,
@@ -160,7 +165,12 @@ export const defaults = {
 const millis = (input: Duration.DurationInput | undefined, fallback: number) =>
   input === undefined ? fallback : Duration.toMillis(Duration.decode(input))
 
-/** Turns the options into the numbers the backend runs on. */
+/**
+ * Turns the options into the numbers the backend runs on.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export const tuning = (options: RedisCacheOptions): RedisTuning => ({
   commandTimeoutMs: millis(options.commandTimeout, defaults.commandTimeoutMs),
   breakerThreshold: options.breakerThreshold ?? defaults.breakerThreshold,
@@ -168,7 +178,12 @@ export const tuning = (options: RedisCacheOptions): RedisTuning => ({
   maxPendingCommands: options.maxPendingCommands ?? defaults.maxPendingCommands,
 })
 
-/** See `RedisCacheOptions.unresponsiveTimeout`. */
+/**
+ * See `RedisCacheOptions.unresponsiveTimeout`.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
 export const unresponsiveMillis = (options: RedisCacheOptions): number =>
   options.unresponsiveTimeout === undefined
     ? Math.max(
@@ -177,7 +192,12 @@ export const unresponsiveMillis = (options: RedisCacheOptions): number =>
       )
     : millis(options.unresponsiveTimeout, 0)
 
-/** The ioredis options that make a client fail fast instead of queueing and retrying. */
+/**
+ * The ioredis options that make a client fail fast instead of queueing and retrying.
+ *
+ * @since 0.1.0
+ * @category config
+ */
 export const failFastOptions = (options: RedisCacheOptions): RedisOptions => {
   const maxDelay = millis(options.maxReconnectDelay, defaults.maxReconnectDelayMs)
   return {
@@ -280,6 +300,9 @@ const raceTimeout = <A>(promise: Promise<A>, ms: number, fallback: A): Promise<A
 /**
  * QUIT lets Redis finish what it was sent; a hung or absent server gets the socket dropped after the timeout.
  * Resolves once the client has ended, or after two timeouts at the most.
+ *
+ * @since 0.1.0
+ * @category constructors
  */
 export const closeClient = (client: Redis | Cluster, timeoutMs: number) =>
   Effect.promise(async () => {
@@ -412,6 +435,7 @@ export const make = (
     const backend = yield* makeRedisBackend(client, tuning(options), makeSecretScrubber(options.url), {
       refusal: guard.refusal,
       localCache: localCacheTuning(options),
+      keyPrefix: options.keyPrefix,
     })
     return makeCache(backend, { ...options, name: options.name ?? "redis" })
   })
@@ -717,7 +741,11 @@ export const makeCluster = (
       cluster,
       tuning(options),
       makePasswordScrubber(options.password),
-      { topology: clusterNodes(cluster), localCache: localCacheTuning(options) },
+      {
+        topology: clusterNodes(cluster),
+        keyPrefix: options.keyPrefix,
+        localCache: localCacheTuning(options),
+      },
     )
     return makeCache(backend, { ...options, name: options.name ?? "redis" })
   })
@@ -947,6 +975,7 @@ export const makeSentinel = (
     const backend = yield* makeRedisBackend(client, tuning(options), sentinelScrubber(options), {
       refusal: guard.refusal,
       localCache: localCacheTuning(options),
+      keyPrefix: options.keyPrefix,
     })
     return makeCache(backend, { ...options, name: options.name ?? "redis" })
   })

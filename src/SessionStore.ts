@@ -10,7 +10,6 @@
 import { Clock, Context, Effect, Layer, Option, Schema } from "effect"
 import { Cache, CacheError } from "./Cache.js"
 import { makeFailOpenLog } from "./internal/failOpenLog.js"
-import { escapeGlob } from "./internal/glob.js"
 import { withDomainSpan } from "./internal/spans.js"
 import { IsoDateTime } from "./ProviderConnection.js"
 
@@ -67,6 +66,22 @@ const SessionJson = Schema.parseJson(
 export const sessionKey = (userId: string, sessionId: string): string => `session:${userId}:${sessionId}`
 
 /**
+ * The tag every session of a user is stored with: `revokeAll` invalidates it, at a cost in proportion to
+ * the user's sessions, not to the keyspace.
+ *
+ * @example
+ * ```ts
+ * import { sessionTag } from "effect-provider-cache"
+ *
+ * sessionTag("alice") // "session-user:alice"
+ * ```
+ *
+ * @since 0.2.0
+ * @category keys
+ */
+export const sessionTag = (userId: string): string => `session-user:${userId}`
+
+/**
  * The operations of `SessionStore`.
  *
  * @since 0.1.0
@@ -79,7 +94,10 @@ export interface SessionStoreService {
   readonly get: (userId: string, sessionId: string) => Effect.Effect<Option.Option<Session>>
   /** Revokes one session; `true` if it existed. */
   readonly revoke: (userId: string, sessionId: string) => Effect.Effect<boolean, CacheError>
-  /** Revokes every session of a user with one pattern delete; the number revoked. */
+  /**
+   * Revokes every session of a user (`invalidateTags` of the user's `sessionTag`); the number revoked.
+   * Sessions stored by a version before 0.2.0 carry no tag: revoke those with `deletePattern`.
+   */
   readonly revokeAll: (userId: string) => Effect.Effect<number, CacheError>
 }
 
@@ -112,7 +130,10 @@ export const make: Effect.Effect<SessionStoreService, never, Cache> = Effect.gen
             }),
         ),
       )
-      yield* cache.set(sessionKey(session.userId, session.sessionId), json, { ttl: ttlMs })
+      yield* cache.set(sessionKey(session.userId, session.sessionId), json, {
+        ttl: ttlMs,
+        tags: [sessionTag(session.userId)],
+      })
       return true
     }).pipe(withDomainSpan("SessionStore.store"))
 
@@ -144,9 +165,9 @@ export const make: Effect.Effect<SessionStoreService, never, Cache> = Effect.gen
   const revoke = (userId: string, sessionId: string) =>
     cache.delete(sessionKey(userId, sessionId)).pipe(withDomainSpan("SessionStore.revoke"))
 
-  // The user id is escaped: an id like "*" must revoke that user's sessions, not everybody's.
+  // A tag is a name, not a pattern: an id like "*" revokes that user's sessions, not everybody's.
   const revokeAll = (userId: string) =>
-    cache.deletePattern(`session:${escapeGlob(userId)}:*`).pipe(withDomainSpan("SessionStore.revokeAll"))
+    cache.invalidateTags([sessionTag(userId)]).pipe(withDomainSpan("SessionStore.revokeAll"))
 
   return { store, get, revoke, revokeAll }
 })

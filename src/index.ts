@@ -124,4 +124,4 @@ export { type RateLimitDecision, RateLimiter, type RateLimitRule, rateLimitKey }
  * @since 0.1.0
  * @category services
  */
-export { Session, SessionStore, sessionKey } from "./SessionStore.js"
+export { Session, SessionStore, sessionKey, sessionTag } from "./SessionStore.js"

@@ -112,6 +112,35 @@ describe("Redis Cluster specifics", () => {
     }).pipe(Effect.provide(RedisCache.layerCluster({ nodes: cluster.nodes }))),
   )
 
+  it.live("invalidateTags reaches tagged keys on every master, also after another process invalidated", () =>
+    Effect.gen(function* () {
+      // Two caches with connections of their own, as two processes would have: each has its own memo of
+      // the (tag, slot) pairs it registered.
+      const writer = yield* Effect.provide(
+        Cache,
+        yield* Layer.build(RedisCache.layerCluster({ nodes: cluster.nodes, keyPrefix: "tags:" })),
+      )
+      const other = yield* Effect.provide(
+        Cache,
+        yield* Layer.build(RedisCache.layerCluster({ nodes: cluster.nodes, keyPrefix: "tags:" })),
+      )
+      const keys = Array.from({ length: 300 }, (_, i) => [`tc:${i}`, "v"] as const)
+      expect(new Set(keys.map(([k]) => keySlot(`tags:${k}`))).size).toBeGreaterThan(250)
+      yield* writer.setMany(keys, { ttl: "1 minute", tags: ["spread"] })
+      const perNode = yield* Effect.promise(() =>
+        Promise.all(direct.map((n) => n.eval("return #redis.call('KEYS', 'tags:tc:*')", 0))),
+      )
+      expect((perNode as Array<number>).every((n) => n > 0)).toBe(true)
+      expect(yield* other.invalidateTags(["spread"])).toBe(300)
+      expect(yield* writer.countPattern("tc:*")).toBe(0)
+      // The writer remembers its registrations; the registry outlives the invalidation, so the other
+      // cache still finds the slots of the writer's next tagged writes.
+      yield* writer.setMany(keys.slice(0, 50), { ttl: "1 minute", tags: ["spread"] })
+      expect(yield* other.invalidateTags(["spread"])).toBe(50)
+      yield* writer.flush
+    }).pipe(Effect.scoped),
+  )
+
   it.live("every master's clock is sampled on its own, under the id its keys' writes look up", () =>
     Effect.gen(function* () {
       yield* Effect.promise(() => Promise.all(direct.map((n) => n.config("RESETSTAT"))))

@@ -124,6 +124,31 @@ describe.each(backends)("integration points over $name", ({ layer, elapse }) => 
         expect(Option.isSome(yield* sessions.get("bobby", "c"))).toBe(true)
       }).pipe(Effect.provide(live())),
     )
+
+    it.effect(
+      "revokeAll goes through the user's tag: a scan-free delete of exactly the stored sessions",
+      () =>
+        Effect.gen(function* () {
+          const sessions = yield* SessionStore
+          const cache = yield* Cache
+          for (let i = 0; i < 30; i++) yield* sessions.store(yield* session("dave", `s${i}`, 60_000))
+          yield* sessions.store(yield* session("erin", "s0", 60_000))
+          // A key under dave's session prefix that SessionStore did not store (so untagged): a pattern delete
+          // would take it; the tag does not.
+          yield* cache.set(sessionKey("dave", "foreign"), "not a session")
+          // A session that expired on its own is not counted.
+          yield* sessions.store(yield* session("dave", "short", 300))
+          yield* elapse(500)
+          expect(yield* sessions.revokeAll("dave")).toBe(30)
+          expect(yield* cache.countPattern("session:dave:*")).toBe(1)
+          expect(Option.isSome(yield* sessions.get("erin", "s0"))).toBe(true)
+          // A session stored after the revocation is a new sign-in: untouched.
+          yield* sessions.store(yield* session("dave", "again", 60_000))
+          expect(Option.isSome(yield* sessions.get("dave", "again"))).toBe(true)
+          expect(yield* sessions.revokeAll("dave")).toBe(1)
+          yield* cache.delete(sessionKey("dave", "foreign"))
+        }).pipe(Effect.provide(live())),
+    )
   })
 
   describe("ProviderTokenCache", () => {

@@ -329,6 +329,10 @@ describe("local tier on one node", () => {
           expect(yield* cache.get("k")).toStrictEqual(Option.some(`a${i}`))
           expect(yield* cache.deleteIfEquals("k", `a${i}`)).toBe(true)
           expect(yield* cache.get("k")).toStrictEqual(Option.none())
+          yield* cache.set("k", `t${i}`, { tags: ["ryw-tag"] })
+          expect(yield* cache.get("k")).toStrictEqual(Option.some(`t${i}`))
+          yield* cache.invalidateTags(["ryw-tag"])
+          expect(yield* cache.get("k")).toStrictEqual(Option.none())
         }
         stop = true
         yield* Fiber.join(readers)

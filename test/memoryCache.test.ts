@@ -11,6 +11,25 @@ const held = (cache: MemoryCache.MemoryCacheService, keys: ReadonlyArray<string>
   Effect.filter(keys, (key) => cache.exists(key))
 
 describe("MemoryCache eviction", () => {
+  it.scoped(
+    "an evicted or expired-and-reclaimed key leaves its tags; the tag bookkeeping holds live keys only",
+    () =>
+      Effect.gen(function* () {
+        const cache = yield* MemoryCache.make({ maxEntries: 2 })
+        yield* cache.set("a", "1", { tags: ["t"] })
+        yield* cache.set("b", "2", { tags: ["t", "u"], ttl: 1_000 })
+        expect(yield* cache.taggedKeys).toBe(2)
+        yield* cache.set("c", "3") // evicts a
+        expect(yield* cache.taggedKeys).toBe(1)
+        yield* TestClock.adjust(1_001) // b expires; the expire cycle reclaims it
+        expect(yield* cache.taggedKeys).toBe(0)
+        // A key that comes back under an evicted key's name is not tagged.
+        yield* cache.increment("a")
+        expect(yield* cache.invalidateTags(["t", "u"])).toBe(0)
+        expect(yield* held(cache, ["a", "c"])).toStrictEqual(["a", "c"])
+      }),
+  )
+
   it.scoped("a full cache evicts the least recently used key; reads and writes count as a use", () =>
     Effect.gen(function* () {
       const cache = yield* MemoryCache.make({ maxEntries: 3 })

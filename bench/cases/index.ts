@@ -7,6 +7,7 @@ import { deletePattern100k } from "./delete-pattern-100k.js"
 import { getConcurrent } from "./get-concurrent.js"
 import { getMany1000 } from "./get-many-1000.js"
 import { incrementConcurrent } from "./increment-concurrent.js"
+import { invalidateTag1000Of2m } from "./invalidate-tag-1000-of-2m.js"
 import { localGetHitConcurrent } from "./local-get-hit-concurrent.js"
 import { localInvalidationP99Ms } from "./local-invalidation-p99-ms.js"
 import { memoryBytesPerEntry } from "./memory-bytes-per-entry.js"
@@ -34,6 +35,7 @@ export const cases: ReadonlyArray<AnyBenchCase> = [
   getMany1000,
   setMany1000Ttl,
   deletePattern100k,
+  invalidateTag1000Of2m,
   memoryGet,
   memoryBytesPerEntry,
   memoryExpiryStallMs,

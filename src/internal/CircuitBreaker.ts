@@ -15,6 +15,10 @@
 import { Effect } from "effect"
 import type { BackendFailure } from "./makeCache.js"
 
+/**
+ * @since 0.2.0
+ * @category internal
+ */
 export interface CircuitBreakerOptions {
   readonly failureThreshold: number
   readonly cooldownMs: number
@@ -29,11 +33,20 @@ type State =
   | { readonly _tag: "Open"; readonly until: number }
   | { readonly _tag: "HalfOpen" }
 
-/** Permission to send one command; `probe` when it decides whether a half-open circuit closes. */
+/**
+ * Permission to send one command; `probe` when it decides whether a half-open circuit closes.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export interface Permit {
   readonly probe: boolean
 }
 
+/**
+ * @since 0.2.0
+ * @category internal
+ */
 export interface CircuitBreaker {
   /** A permit, or undefined when the call must fail at once (see `rejection`). */
   readonly tryAcquire: () => Permit | undefined
@@ -51,6 +64,10 @@ const isOutage = (failure: BackendFailure) => failure.reason === "Connection" ||
 const CLOSED_PERMIT: Permit = { probe: false }
 const PROBE_PERMIT: Permit = { probe: true }
 
+/**
+ * @since 0.2.0
+ * @category internal
+ */
 export const makeCircuitBreaker = (options: CircuitBreakerOptions, now: () => number): CircuitBreaker => {
   let state: State = { _tag: "Closed", failures: 0 }
 

@@ -60,3 +60,40 @@ export const groupBySlot = (keys: ReadonlyArray<string>): Array<Array<number>> =
   }
   return Array.from(groups.values())
 }
+
+const TOKEN_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+let tokens: Array<string> | undefined
+
+/**
+ * A short ASCII string (1 to 3 characters, no braces) whose CRC16 is `slot`: `{token}` in a key puts the key
+ * in that slot. The table is built once, on first use (about 240,000 CRCs of 3 bytes, a few milliseconds).
+ *
+ * @since 0.2.0
+ * @category internal
+ */
+export const slotToken = (slot: number): string => {
+  if (tokens === undefined) {
+    const table: Array<string | undefined> = new Array(16384).fill(undefined)
+    let missing = 16384
+    const bytes = new Uint8Array(3)
+    const visit = (length: number, prefix: string, depth: number) => {
+      if (missing === 0) return
+      if (depth === length) {
+        const slotOf = crc16(bytes, 0, length) & 0x3fff
+        if (table[slotOf] === undefined) {
+          table[slotOf] = prefix
+          missing--
+        }
+        return
+      }
+      for (let i = 0; i < TOKEN_ALPHABET.length && missing > 0; i++) {
+        bytes[depth] = TOKEN_ALPHABET.charCodeAt(i)
+        visit(length, prefix + TOKEN_ALPHABET[i], depth + 1)
+      }
+    }
+    for (let length = 1; length <= 3 && missing > 0; length++) visit(length, "", 0)
+    if (missing > 0) throw new Error("slotToken: some slots have no 3-character token")
+    tokens = table as Array<string>
+  }
+  return tokens[slot]!
+}

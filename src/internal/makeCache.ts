@@ -84,7 +84,20 @@ export interface Backend {
   ) => Effect.Effect<boolean, BackendFailure>
   /** DEL if the value equals `value`, atomically; true if it deleted. */
   readonly deleteIfEquals: (key: string, value: string) => Effect.Effect<boolean, BackendFailure>
+  /**
+   * Writes each entry with its tags (distinct, non-empty), value and tags in one atomic step per entry;
+   * replaces the key's previous tags. Keys are distinct. Never called with an empty array.
+   */
+  readonly setTagged: (
+    entries: ReadonlyArray<readonly [key: string, value: string, tags: ReadonlyArray<string>]>,
+    ttlMs: number | undefined,
+  ) => Effect.Effect<void, BackendFailure>
+  /** Deletes the keys still carrying one of the tags (distinct, non-empty list); the number deleted. */
+  readonly invalidateTags: (tags: ReadonlyArray<string>) => Effect.Effect<number, BackendFailure>
 }
+
+/** The most tags one write may carry (a Lua `unpack` of them must stay far below its 8,000-slot stack). */
+const MAX_TAGS = 1_000
 
 /**
  * Options every Cache layer takes.
@@ -145,6 +158,18 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
       ? undefined
       : invalid(operation, undefined, "key must be a well-formed UTF-16 string")
 
+  /** The distinct tags of a write (empty: untagged), or why they are invalid. */
+  const tagsOf = (tags: ReadonlyArray<string> | undefined): Either.Either<ReadonlyArray<string>, string> => {
+    if (tags === undefined || tags.length === 0) return Either.right([])
+    const distinct = Array.from(new Set(tags))
+    if (distinct.length > MAX_TAGS) return Either.left(`at most ${MAX_TAGS} tags per write`)
+    for (const tag of distinct) {
+      if (typeof tag !== "string" || !isStorableString(tag))
+        return Either.left("a tag must be a well-formed UTF-16 string")
+    }
+    return Either.right(distinct)
+  }
+
   const get = (key: string) => {
     const bad = checkKey("get", key)
     if (bad) return Effect.fail(bad)
@@ -176,7 +201,13 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
       return Effect.fail(invalid(operation, key, "value must be a well-formed UTF-16 string"))
     const ttl = writeTtlMillis(options?.ttl)
     if (Either.isLeft(ttl)) return Effect.fail(invalid(operation, key, ttl.left))
-    return backend.set(withPrefix(key), value, ttl.right).pipe(Effect.mapError(contextualize(operation, key)))
+    const tags = tagsOf(options?.tags)
+    if (Either.isLeft(tags)) return Effect.fail(invalid(operation, key, tags.left))
+    return (
+      tags.right.length === 0
+        ? backend.set(withPrefix(key), value, ttl.right)
+        : backend.setTagged([[withPrefix(key), value, tags.right]], ttl.right)
+    ).pipe(Effect.mapError(contextualize(operation, key)))
   }
 
   const set = (key: string, value: string, options?: SetOptions) =>
@@ -268,8 +299,13 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
   ) => {
     const ttl = writeTtlMillis(options?.ttl)
     if (Either.isLeft(ttl)) return Effect.fail(invalid("setMany", undefined, ttl.left))
+    const callTags = tagsOf(options?.tags)
+    if (Either.isLeft(callTags)) return Effect.fail(invalid("setMany", undefined, callTags.left))
     // Later entries win, as with MSET; de-duplicating keeps the backend's "distinct keys" contract.
-    const byKey = new Map<string, readonly [value: string, ttlMs: number | undefined]>()
+    const byKey = new Map<
+      string,
+      readonly [value: string, ttlMs: number | undefined, tags: ReadonlyArray<string>]
+    >()
     for (const [key, value, own] of toEntries(entries)) {
       if (!isStorableString(key))
         return Effect.fail(invalid("setMany", undefined, "key must be a well-formed UTF-16 string"))
@@ -281,12 +317,29 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
         if (Either.isLeft(parsed)) return Effect.fail(invalid("setMany", key, parsed.left))
         entryTtl = parsed.right
       }
-      byKey.set(withPrefix(key), [value, entryTtl])
+      let entryTags = callTags.right
+      if (own?.tags !== undefined) {
+        const parsed = tagsOf(own.tags)
+        if (Either.isLeft(parsed)) return Effect.fail(invalid("setMany", key, parsed.left))
+        entryTags = parsed.right
+      }
+      byKey.set(withPrefix(key), [value, entryTtl, entryTags])
     }
     if (byKey.size === 0) return Effect.void
-    // The backends take one ttl per call: one call per distinct ttl (usually just one).
+    // The backends take one ttl per call: one call per distinct ttl (usually just one). Tagged entries are
+    // a call of their own (one atomic step per key on Redis).
     const byTtl = new Map<number | undefined, Array<readonly [string, string]>>()
-    for (const [key, [value, entryTtl]] of byKey) {
+    const taggedByTtl = new Map<number | undefined, Array<readonly [string, string, ReadonlyArray<string>]>>()
+    for (const [key, [value, entryTtl, entryTags]] of byKey) {
+      if (entryTags.length > 0) {
+        let group = taggedByTtl.get(entryTtl)
+        if (group === undefined) {
+          group = []
+          taggedByTtl.set(entryTtl, group)
+        }
+        group.push([key, value, entryTags])
+        continue
+      }
       let group = byTtl.get(entryTtl)
       if (group === undefined) {
         group = []
@@ -295,13 +348,14 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
       group.push([key, value])
     }
     const groups = Array.from(byTtl)
+    const writes: Array<Effect.Effect<void, BackendFailure>> = groups.map(([groupTtl, group]) =>
+      backend.setMany(group, groupTtl),
+    )
+    for (const [groupTtl, group] of taggedByTtl) writes.push(backend.setTagged(group, groupTtl))
     const write =
-      groups.length === 1
-        ? backend.setMany(groups[0]![1], groups[0]![0])
-        : Effect.forEach(groups, ([groupTtl, group]) => backend.setMany(group, groupTtl), {
-            concurrency: "unbounded",
-            discard: true,
-          })
+      writes.length === 1
+        ? writes[0]!
+        : Effect.forEach(writes, identity, { concurrency: "unbounded", discard: true })
     return write.pipe(Effect.mapError(contextualize("setMany")), span("Cache.setMany"))
   }
 
@@ -323,6 +377,18 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
     return keyed("deleteIfEquals", (k) => backend.deleteIfEquals(k, value))(key)
   }
 
+  const invalidateTags = (tags: Iterable<string>) => {
+    const distinct = Array.from(new Set(tags))
+    for (const tag of distinct) {
+      if (typeof tag !== "string" || !isStorableString(tag))
+        return Effect.fail(invalid("invalidateTags", undefined, "a tag must be a well-formed UTF-16 string"))
+    }
+    if (distinct.length === 0) return Effect.succeed(0)
+    return backend
+      .invalidateTags(distinct)
+      .pipe(Effect.mapError(contextualize("invalidateTags")), span("Cache.invalidateTags"))
+  }
+
   const service: Cache.Service = {
     get,
     getJson,
@@ -342,6 +408,7 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
     setMany,
     setIfAbsent,
     deleteIfEquals,
+    invalidateTags,
   }
   return Cache.of(options.metrics === true ? withMetrics(service, options.name ?? "default") : service)
 }
@@ -367,6 +434,7 @@ const withMetrics = (service: Cache.Service, name: string): Cache.Service => {
   const setMany = of("setMany")
   const setIfAbsent = of("setIfAbsent")
   const deleteIfEquals = of("deleteIfEquals")
+  const invalidateTags = of("invalidateTags")
   return {
     get: (key) => get.lookup(service.get(key)),
     getJson: (key) => getJson.lookup(service.getJson(key)),
@@ -386,5 +454,6 @@ const withMetrics = (service: Cache.Service, name: string): Cache.Service => {
     setMany: (entries, options) => setMany.timed(service.setMany(entries, options)),
     setIfAbsent: (key, value, options) => setIfAbsent.timed(service.setIfAbsent(key, value, options)),
     deleteIfEquals: (key, value) => deleteIfEquals.timed(service.deleteIfEquals(key, value)),
+    invalidateTags: (tags) => invalidateTags.timed(service.invalidateTags(tags)),
   }
 }

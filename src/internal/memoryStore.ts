@@ -78,6 +78,8 @@ export class MemoryStore {
   private readonly maxEntries: number
   private wakeBefore = Number.NEGATIVE_INFINITY
   private wake: () => void = () => {}
+  /** Told the key of every entry that goes (delete, expiry, eviction); the tag index follows it. */
+  onRemove: (key: string) => void = () => {}
 
   /** `maxEntries`: a positive integer up to `MAX_MAP_SIZE`, or `Infinity` for `MAX_MAP_SIZE`. */
   constructor(maxEntries: number) {
@@ -186,6 +188,7 @@ export class MemoryStore {
   remove(slot: number): void {
     const key = this.keys[slot]!
     this.shards[shardOf(key)]!.delete(key)
+    this.onRemove(key)
     this.count--
     this.unlink(slot)
     if (this.heapIndex[slot] !== NIL) this.heapRemove(slot)

@@ -14,7 +14,7 @@ import { type ConnectionState, connectionStateOf } from "./connectionState.js"
 import { makeEncodedScript, mget } from "./encodedScript.js"
 import { makeGetBatcher } from "./GetBatcher.js"
 import { NOT_AN_INTEGER, WOULD_OVERFLOW } from "./integer.js"
-import { groupBySlot, keySlot } from "./keySlot.js"
+import { groupBySlot, keySlot, slotToken } from "./keySlot.js"
 import { type LocalTier, makeLocalTier } from "./localTier.js"
 import type { Backend, BackendFailure } from "./makeCache.js"
 import * as Scripts from "./scripts.js"
@@ -22,6 +22,10 @@ import { makeServerClock, type ServerClock } from "./serverClock.js"
 import { makeTracking, type Tracking } from "./tracking.js"
 import { makeWriteBatcher } from "./WriteBatcher.js"
 
+/**
+ * @since 0.2.0
+ * @category internal
+ */
 export interface RedisTuning {
   readonly commandTimeoutMs: number
   readonly breakerThreshold: number
@@ -30,7 +34,12 @@ export interface RedisTuning {
   readonly maxPendingCommands: number
 }
 
-/** The local tier's settings (`localCache`), resolved. */
+/**
+ * The local tier's settings (`localCache`), resolved.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export interface LocalCacheTuning {
   readonly maxEntries: number
   readonly ttlMs: number | undefined
@@ -39,7 +48,12 @@ export interface LocalCacheTuning {
   readonly onLookup?: ((hit: boolean) => void) | undefined
 }
 
-/** Where keys live: which may share a multi-key command, and which nodes a SCAN must visit. */
+/**
+ * Where keys live: which may share a multi-key command, and which nodes a SCAN must visit.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export interface Topology {
   /** Groups of indices into `keys` whose keys may share one multi-key command. */
   readonly group: (keys: ReadonlyArray<string>) => ReadonlyArray<ReadonlyArray<number>>
@@ -55,9 +69,21 @@ export interface Topology {
   readonly unlinkMode: "batch" | "each"
   /** Calls `listener` whenever slots move to other nodes (cluster); returns the way to stop. */
   readonly onSlotsChange?: ((listener: () => void) => () => void) | undefined
+  /**
+   * The slot whose tag bookkeeping a key uses (its record, its tags' indexes): its hash slot in a cluster,
+   * where they must share the key's node; one shared slot (0) on a single node, so a tag has one index.
+   */
+  readonly tagSlot: (key: string) => number
+  /** Whether tags need a registry of the slots holding their indexes (a cluster). */
+  readonly slotRegistry: boolean
 }
 
-/** A single Redis: every key may share a command; SCAN visits the one node. */
+/**
+ * A single Redis: every key may share a command; SCAN visits the one node.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export const singleNode = (client: Redis): Topology => ({
   group: (keys) => (keys.length === 0 ? [] : [keys.map((_, i) => i)]),
   masters: () => [client],
@@ -65,11 +91,16 @@ export const singleNode = (client: Redis): Topology => ({
   idOf: () => "",
   node: () => client,
   unlinkMode: "batch",
+  tagSlot: () => 0,
+  slotRegistry: false,
 })
 
 /**
  * A Redis Cluster: multi-key commands carry keys of one slot (computed here, exactly as the server does:
  * ioredis's own slot function disagrees on keys like `{}{a}`); SCAN and FLUSHDB visit every master.
+ *
+ * @since 0.2.0
+ * @category internal
  */
 export const clusterNodes = (cluster: Cluster): Topology => {
   // ioredis names nodes host:port, in `slots` and in its connection pool alike.
@@ -93,6 +124,8 @@ export const clusterNodes = (cluster: Cluster): Topology => {
       cluster.on("refresh", onRefresh)
       return () => cluster.off("refresh", onRefresh)
     },
+    tagSlot: keySlot,
+    slotRegistry: true,
   }
 }
 
@@ -109,6 +142,17 @@ const WINDOW = 4
 const SCAN_COUNT = 1_000
 /** How long one scan-and-unlink call may keep Redis busy before it returns the cursor. */
 const SCAN_BUDGET_MS = 5
+/** Tagged writes (one script call each) of one setMany in flight at once. */
+const TAGGED_WINDOW = 256
+/** Index members one invalidation call pops and deletes: about a millisecond of Redis time. */
+const INVALIDATE_CHUNK = 1_000
+/**
+ * How much longer than the tagged write it announces a slot registration lives (and how much sooner this
+ * process registers again): covers the time between the registration and the write's own expiry start.
+ */
+const REGISTRY_MARGIN_MS = 60_000
+/** (tag, slot) registrations remembered per process; the memo starts over past this many. */
+const REGISTRY_MEMO_SIZE = 100_000
 
 class TimeoutMarker {
   constructor(readonly ms: number) {}
@@ -130,6 +174,9 @@ const LOST_IN_FLIGHT = /^Reached the max retries per request limit/
 /**
  * Maps anything ioredis rejects with to a reason and a scrubbed detail; the original error is dropped.
  * ioredis's own internals ("Stream isn't writeable…") are replaced by what the connection state knows.
+ *
+ * @since 0.2.0
+ * @category internal
  */
 export const classifier =
   (scrub: (text: string) => string, connection?: ConnectionState) =>
@@ -166,7 +213,12 @@ export const classifier =
     return { reason: "Command", detail, cause: new Error(firstLine) }
   }
 
-/** Builds the backend over a connected (or connecting) client. */
+/**
+ * Builds the backend over a connected (or connecting) client.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
 export const makeRedisBackend = (
   client: Redis | Cluster,
   tuning: RedisTuning,
@@ -177,6 +229,8 @@ export const makeRedisBackend = (
     readonly refusal?: (() => BackendFailure | undefined) | undefined
     /** Turns the local tier on (localTier.ts, tracking.ts). */
     readonly localCache?: LocalCacheTuning | undefined
+    /** The cache's key prefix: tag bookkeeping keys live under it (`<prefix>__tags__:…`). */
+    readonly keyPrefix?: string | undefined
   } = {},
 ): Effect.Effect<Backend, never, Scope.Scope> =>
   Effect.gen(function* () {
@@ -442,6 +496,94 @@ export const makeRedisBackend = (
       return counted
     }
 
+    // Tags (README "Tags"). Bookkeeping keys live under the prefix, so flush and deletePattern of the
+    // prefix remove them too: per key a record of its tags, per (tag, slot) an index of keys, and in a
+    // cluster per tag a registry of the slots that may hold an index.
+    const tagPrefix = `${extra.keyPrefix ?? ""}__tags__:`
+    const bases: Array<string | undefined> = []
+    const baseOfSlot = (slot: number): string => {
+      let base = bases[slot]
+      if (base === undefined) {
+        base = `${tagPrefix}{${slotToken(slot)}}`
+        bases[slot] = base
+      }
+      return base
+    }
+    const tagBase = (key: string) => baseOfSlot(topology.tagSlot(key))
+    const registryKey = (tag: string) => `${tagPrefix}r:${tag}`
+    const taggedSetScript = makeEncodedScript(Scripts.taggedSet.lua)
+    const registerScript = makeEncodedScript(Scripts.registerTagSlot.lua)
+    const invalidateScript = makeEncodedScript(Scripts.invalidateTagIndex.lua)
+    // (tag, slot) → until when (client ms) this process knows the registration to live.
+    const registered = new Map<string, number>()
+
+    /** Registers the slots of a tagged write in its tags' registries first (a cluster only). */
+    const register = async (tags: ReadonlyArray<string>, slot: number, ttlMs: number | undefined) => {
+      if (!topology.slotRegistry) return
+      const now = Date.now()
+      const needed = ttlMs === undefined ? Number.POSITIVE_INFINITY : now + ttlMs + REGISTRY_MARGIN_MS
+      const pending: Array<Promise<unknown>> = []
+      for (const tag of tags) {
+        const memo = `${slot}\u0000${tag}`
+        if ((registered.get(memo) ?? 0) >= needed) continue
+        const registry = registryKey(tag)
+        const lives = ttlMs === undefined ? undefined : ttlMs + 2 * REGISTRY_MARGIN_MS
+        pending.push(
+          withTimeout(
+            registerScript(
+              client,
+              [registry],
+              [String(deadline(registry)), String(slot), lives === undefined ? "" : String(lives)],
+            ),
+          ).then(() => {
+            if (registered.size >= REGISTRY_MEMO_SIZE) registered.clear()
+            registered.set(memo, lives === undefined ? Number.POSITIVE_INFINITY : now + lives)
+          }),
+        )
+      }
+      await Promise.all(pending)
+    }
+
+    const writeTagged = async (key: string, value: string, tags: ReadonlyArray<string>, ttl: string) => {
+      const slot = topology.tagSlot(key)
+      await register(tags, slot, ttl === "" ? undefined : Number(ttl))
+      const base = baseOfSlot(slot)
+      const keys = [key, `${base}k:${key}`]
+      const args = [String(deadline(key)), ttl, value, base]
+      for (const tag of tags) {
+        keys.push(`${base}t:${tag}`)
+        args.push(tag)
+      }
+      await withTimeout(taggedSetScript(client, keys, args))
+    }
+
+    /** Deletes the keys of one (tag, slot) index, a bounded number of members per call. */
+    const invalidateIndex = async (tag: string, slot: number): Promise<number> => {
+      const base = baseOfSlot(slot)
+      const index = `${base}t:${tag}`
+      let deleted = 0
+      let calls = 0
+      let most = Number.POSITIVE_INFINITY
+      for (;;) {
+        const [count, left] = (await withTimeout(
+          invalidateScript(client, [index], [String(deadline(index)), base, tag, String(INVALIDATE_CHUNK)]),
+        )) as [number, number]
+        deleted += Number(count)
+        calls++
+        // Members added meanwhile are writes during the call: bounded, so a busy tag cannot keep it going.
+        if (most === Number.POSITIVE_INFINITY) most = Math.ceil(Number(left) / INVALIDATE_CHUNK) + 2
+        if (Number(left) === 0 || calls >= most) return deleted
+      }
+    }
+
+    const invalidateTag = async (tag: string): Promise<number> => {
+      const slots = topology.slotRegistry
+        ? (await withTimeout(client.smembers(registryKey(tag)))).map(Number)
+        : [0]
+      const counts = await Promise.all(slots.map((slot) => invalidateIndex(tag, slot)))
+      return counts.reduce((a, b) => a + b, 0)
+    }
+
     // Lease operations: single-key scripts of their own, outside the write batch.
     const setIfAbsentScript = makeEncodedScript(Scripts.setIfAbsent.lua)
     const deleteIfEqualsScript = makeEncodedScript(Scripts.deleteIfEquals.lua)
@@ -465,7 +607,11 @@ export const makeRedisBackend = (
               return values
             }),
       set: (key, value, ttlMs) =>
-        writer.write({ key, args: ["s", value, ttlMs === undefined ? "" : String(ttlMs)], decode: ignore }),
+        writer.write({
+          key,
+          args: ["s", value, ttlMs === undefined ? "" : String(ttlMs), tagBase(key)],
+          decode: ignore,
+        }),
       setMany: (entries, ttlMs) =>
         Effect.asVoid(
           callSteps(() => {
@@ -479,6 +625,7 @@ export const makeRedisBackend = (
                   // Every key of a group is on one node: that node's clock states the deadline.
                   const args = [String(deadline(keys[0])), ttl]
                   for (const i of indices) args.push(entries[i]![1])
+                  args.push(tagBase(keys[0]!))
                   return setManyScript(client, keys, args)
                 }
                 // A big batch right after the event loop was blocked (building the batch, say) may find
@@ -489,7 +636,7 @@ export const makeRedisBackend = (
             )
           }, entries[0]?.[0]),
         ),
-      delete: (key) => writer.write({ key, args: ["d"], decode: isOne }),
+      delete: (key) => writer.write({ key, args: ["d", tagBase(key)], decode: isOne }),
       exists: (key) =>
         Effect.map(
           call(() => client.exists(key), key),
@@ -498,18 +645,20 @@ export const makeRedisBackend = (
       expire: (key, ttlMs) =>
         writer.write({
           key,
-          args: ["e", ttlMs === "persist" ? "persist" : String(Math.max(ttlMs, 0))],
+          args: ["e", ttlMs === "persist" ? "persist" : String(Math.max(ttlMs, 0)), tagBase(key)],
           decode: isOne,
         }),
       pttl: (key) => call(() => client.pttl(key), key),
       incrBy: (key, amount, ttlMs) =>
         writer.write({
           key,
-          args: ["i", String(amount), ttlMs === undefined ? "" : String(ttlMs)],
+          args: ["i", String(amount), ttlMs === undefined ? "" : String(ttlMs), tagBase(key)],
           decode: Number,
         }),
       deletePattern: (pattern) =>
         callSteps(async () => {
+          // It may remove registries: this process registers again rather than trust its memo.
+          registered.clear()
           const counts = await Promise.all(topology.masters().map((node) => scanAndUnlink(node, pattern)))
           return counts.reduce((a, b) => a + b, 0)
         }),
@@ -518,9 +667,12 @@ export const makeRedisBackend = (
           const counts = await Promise.all(topology.masters().map((node) => scanCount(node, pattern)))
           return counts.reduce((a, b) => a + b, 0)
         }),
-      flushAll: callSteps(() =>
-        Promise.all(topology.masters().map((node) => evalOn(node, Scripts.flushDb, [deadlineOn(node)]))),
-      ).pipe(Effect.asVoid),
+      flushAll: callSteps(() => {
+        registered.clear()
+        return Promise.all(
+          topology.masters().map((node) => evalOn(node, Scripts.flushDb, [deadlineOn(node)])),
+        )
+      }).pipe(Effect.asVoid),
       ping: Effect.map(
         call(() => client.ping()),
         (reply) => reply === "PONG",
@@ -532,7 +684,7 @@ export const makeRedisBackend = (
               setIfAbsentScript(
                 client,
                 [key],
-                [String(deadline(key)), ttlMs === undefined ? "" : String(ttlMs), value],
+                [String(deadline(key)), ttlMs === undefined ? "" : String(ttlMs), value, tagBase(key)],
               ),
             key,
           ),
@@ -540,9 +692,28 @@ export const makeRedisBackend = (
         ),
       deleteIfEquals: (key, value) =>
         Effect.map(
-          call(() => deleteIfEqualsScript(client, [key], [String(deadline(key)), value]), key),
+          call(() => deleteIfEqualsScript(client, [key], [String(deadline(key)), value, tagBase(key)]), key),
           isOne,
         ),
+      // One script call per key (not through the write batcher): the key, its record and its indexes in one
+      // atomic step. In a cluster the slot registrations go first, so an invalidation that runs meanwhile
+      // knows every slot a tagged key may be in (visiting one too many is harmless).
+      setTagged: (entries, ttlMs) =>
+        callSteps(async () => {
+          const ttl = ttlMs === undefined ? "" : String(ttlMs)
+          for (let start = 0; start < entries.length; start += TAGGED_WINDOW) {
+            await Promise.all(
+              entries
+                .slice(start, start + TAGGED_WINDOW)
+                .map(([key, value, tags]) => writeTagged(key, value, tags, ttl)),
+            )
+          }
+        }, entries[0]?.[0]),
+      invalidateTags: (tags) =>
+        callSteps(async () => {
+          const counts = await Promise.all(tags.map(invalidateTag))
+          return counts.reduce((a, b) => a + b, 0)
+        }),
     }
     return local === undefined ? backend : withLocalTier(backend, local.tier, read, inGroups, callSteps)
   })
@@ -621,6 +792,9 @@ const withLocalTier = (
     delete: writing(single, backend.delete),
     expire: writing(single, backend.expire),
     incrBy: writing(single, backend.incrBy),
+    setTagged: writing((entries) => entries.map(([key]) => key), backend.setTagged),
+    // Which keys carry the tags is known only to Redis: the whole tier goes, as for a pattern delete.
+    invalidateTags: (tags) => writingAll(backend.invalidateTags(tags)),
     setIfAbsent: writing(single, backend.setIfAbsent),
     deleteIfEquals: writing(single, backend.deleteIfEquals),
     deletePattern: (pattern) => writingAll(backend.deletePattern(pattern)),

@@ -43,7 +43,9 @@ export interface ScriptDefinition {
 }
 
 /**
- * SET of many keys in one atomic step; ARGV: deadline, ttl ("" for none), then one value per key.
+ * SET of many keys in one atomic step; ARGV: deadline, ttl ("" for none), one value per key, then the tag
+ * base of the keys (tagScripts below): an untagged write removes the keys' tag records, so they leave their
+ * tags (one DEL of them all, about 0.1 µs per key).
  * One reply instead of one per key is what makes this faster than a pipeline of SET PX.
  *
  * Inside, every `redis.call` has a fixed cost (about 1.2 µs here), so one MSET replaces a SET per key, and
@@ -62,6 +64,10 @@ for i = 1, #KEYS do
   kv[2 * i] = ARGV[i + 2]
 end
 redis.call('MSET', unpack(kv))
+local base = ARGV[#KEYS + 3]
+local records = {}
+for i = 1, #KEYS do records[i] = base .. 'k:' .. KEYS[i] end
+redis.call('DEL', unpack(records))
 local ttl = tonumber(ARGV[2])
 if ttl == nil then return #KEYS end
 if ttl < 4503599627370496 then
@@ -78,11 +84,16 @@ return #KEYS`,
  * then each operation in call order, each with a result of its own. KEYS: one key per operation. ARGV: the
  * deadline, then per operation its code and arguments:
  *
- * - `s value ttl`: SET [PX ttl] ("" for none); 1.
- * - `d`: DEL; 0 or 1.
- * - `e ttl`: PEXPIRE, or PERSIST when ttl is "persist"; 1 if the key exists.
- * - `i amount ttl`: INCRBY with the expiry set when it creates the key, refused (and undone) when the result
- *   is not a safe integer; the new value.
+ * - `s value ttl base`: SET [PX ttl] ("" for none); 1.
+ * - `d base`: DEL; 0 or 1.
+ * - `e ttl base`: PEXPIRE, or PERSIST when ttl is "persist"; 1 if the key exists.
+ * - `i amount ttl base`: INCRBY with the expiry set when it creates the key, refused (and undone) when the
+ *   result is not a safe integer; the new value.
+ *
+ * `base` is the key's tag base (see `taggedSet`): SET and DEL remove the key's tag record (an untagged write
+ * leaves the key's tags), INCRBY that creates the key removes a stale one, and an expiry change is applied to
+ * the record too and raises the expiry of the key's tag indexes to cover it. The record and indexes are
+ * not declared in KEYS; they are in the key's slot by construction.
  *
  * An operation Redis refuses (WRONGTYPE, not an integer, OOM) is an error element of the reply, not a failure
  * of the batch: `redis.pcall`. No shebang, so that at `maxmemory` the deletes of a batch still run while its
@@ -103,18 +114,37 @@ for i = 1, #KEYS do
     local r
     if ARGV[a + 2] == '' then r = redis.pcall('SET', k, ARGV[a + 1])
     else r = redis.pcall('SET', k, ARGV[a + 1], 'PX', ARGV[a + 2]) end
-    if r.err then out[i] = r else out[i] = 1 end
-    a = a + 3
+    if r.err then out[i] = r else out[i] = 1; redis.call('DEL', ARGV[a + 3] .. 'k:' .. k) end
+    a = a + 4
   elseif op == 'd' then
     out[i] = redis.pcall('DEL', k)
-    a = a + 1
+    redis.call('DEL', ARGV[a + 1] .. 'k:' .. k)
+    a = a + 2
   elseif op == 'e' then
+    local b = ARGV[a + 2]
+    local rec = b .. 'k:' .. k
     if ARGV[a + 1] == 'persist' then
-      if redis.call('EXISTS', k) == 0 then out[i] = 0 else redis.pcall('PERSIST', k); out[i] = 1 end
+      if redis.call('EXISTS', k) == 0 then out[i] = 0 else
+        redis.pcall('PERSIST', k)
+        out[i] = 1
+        for _, tag in ipairs(redis.call('SMEMBERS', rec)) do redis.call('PERSIST', b .. 't:' .. tag) end
+        redis.call('PERSIST', rec)
+      end
     else
       out[i] = redis.pcall('PEXPIRE', k, ARGV[a + 1])
+      if out[i] == 1 then
+        local ms = tonumber(ARGV[a + 1])
+        if ms <= 0 then redis.call('DEL', rec) else
+          for _, tag in ipairs(redis.call('SMEMBERS', rec)) do
+            local idx = b .. 't:' .. tag
+            local left = redis.call('PTTL', idx)
+            if left >= 0 and left < ms then redis.call('PEXPIRE', idx, ms) end
+          end
+          redis.call('PEXPIRE', rec, ms)
+        end
+      end
     end
-    a = a + 2
+    a = a + 3
   elseif op == 'i' then
     local created = redis.call('EXISTS', k) == 0
     local v = redis.pcall('INCRBY', k, ARGV[a + 1])
@@ -124,10 +154,13 @@ for i = 1, #KEYS do
       redis.call('DECRBY', k, ARGV[a + 1])
       out[i] = redis.error_reply('ERR result is outside the safe integer range; nothing was changed')
     else
-      if created and ARGV[a + 2] ~= '' then redis.call('PEXPIRE', k, ARGV[a + 2]) end
+      if created then
+        if ARGV[a + 2] ~= '' then redis.call('PEXPIRE', k, ARGV[a + 2]) end
+        redis.call('DEL', ARGV[a + 3] .. 'k:' .. k)
+      end
       out[i] = v
     end
-    a = a + 3
+    a = a + 4
   else
     return redis.error_reply('ERR unknown batch operation ' .. tostring(op))
   end
@@ -209,7 +242,7 @@ return {cursor, n}`,
 /**
  * SET NX [PX ttl] behind the deadline guard (a lease taken late, after the caller saw `Timeout` and went on
  * without it, would block other callers for a whole lease). KEYS: the key. ARGV: deadline, ttl ("" for
- * none), value. Returns 1 if it wrote, 0 if the key exists.
+ * none), value, tag base (a write removes a stale tag record). Returns 1 if it wrote, 0 if the key exists.
  *
  * @since 0.2.0
  * @category internal
@@ -219,22 +252,121 @@ export const setIfAbsent: ScriptDefinition = {
 local r
 if ARGV[2] == '' then r = redis.call('SET', KEYS[1], ARGV[3], 'NX')
 else r = redis.call('SET', KEYS[1], ARGV[3], 'NX', 'PX', ARGV[2]) end
-if r then return 1 end
+if r then
+  redis.call('DEL', ARGV[4] .. 'k:' .. KEYS[1])
+  return 1
+end
 return 0`,
 }
 
 /**
  * Compare-and-delete: DEL the key only if its value equals ARGV[2], in one atomic step, behind the deadline
- * guard. KEYS: the key. ARGV: deadline, expected value. Returns 1 if it deleted. `allow-oom`: it only
- * deletes.
+ * guard. KEYS: the key. ARGV: deadline, expected value, tag base (the key's tag record goes with it).
+ * Returns 1 if it deleted. `allow-oom`: it only deletes.
  *
  * @since 0.2.0
  * @category internal
  */
 export const deleteIfEquals: ScriptDefinition = {
   lua: `${ALLOW_OOM}${guard}
-if redis.call('GET', KEYS[1]) == ARGV[2] then return redis.call('DEL', KEYS[1]) end
+if redis.call('GET', KEYS[1]) == ARGV[2] then
+  redis.call('DEL', ARGV[3] .. 'k:' .. KEYS[1])
+  return redis.call('DEL', KEYS[1])
+end
 return 0`,
+}
+
+/**
+ * A tagged write, in one atomic step: SET [PX ttl], the key's tag record (a set of its tags, with the key's
+ * ttl), and the key in the index set of each of its tags. KEYS: the key, its record, then one index per tag
+ * (in the order of the tags in ARGV). ARGV: deadline, ttl ("" for none), value, tag base, then the tags.
+ *
+ * The tag base (`<prefix>__tags__:{<slot token>}`) puts the record and the indexes in the key's hash slot:
+ * record `base .. 'k:' .. key`, index `base .. 't:' .. tag`. Tags the key had and no longer has are removed
+ * from their indexes (undeclared keys, of this slot). An index's expiry is raised to cover the key's (none
+ * when the key has none): an index lives as long as its longest-lived member, then costs nothing. Each
+ * index also drops up to two random members that no longer carry the tag (gone, overwritten): a bounded
+ * sweep, so indexes of long-lived tags do not fill with dead members.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
+export const taggedSet: ScriptDefinition = {
+  lua: `${guard}
+local key, rec, base = KEYS[1], KEYS[2], ARGV[4]
+local ttl = ARGV[2]
+if ttl == '' then redis.call('SET', key, ARGV[3]) else redis.call('SET', key, ARGV[3], 'PX', ttl) end
+local tagged = {}
+for i = 5, #ARGV do tagged[ARGV[i]] = true end
+for _, old in ipairs(redis.call('SMEMBERS', rec)) do
+  if not tagged[old] then redis.call('SREM', base .. 't:' .. old, key) end
+end
+redis.call('DEL', rec)
+redis.call('SADD', rec, unpack(ARGV, 5))
+if ttl ~= '' then redis.call('PEXPIRE', rec, ttl) end
+local ms = tonumber(ttl)
+for i = 3, #KEYS do
+  local idx, tag = KEYS[i], ARGV[i + 2]
+  local before = redis.call('PTTL', idx)
+  redis.call('SADD', idx, key)
+  if ms == nil then
+    if before >= 0 then redis.call('PERSIST', idx) end
+  elseif before == -2 or (before >= 0 and before < ms) then
+    redis.call('PEXPIRE', idx, ttl)
+  end
+  for _, m in ipairs(redis.call('SRANDMEMBER', idx, 2)) do
+    if m ~= key and (redis.call('EXISTS', m) == 0 or redis.call('SISMEMBER', base .. 'k:' .. m, tag) == 0) then
+      redis.call('SREM', idx, m)
+    end
+  end
+end
+return 1`,
+}
+
+/**
+ * Registers a hash slot in a tag's slot registry (Redis Cluster): a set of the slots that may hold an index
+ * of the tag, in the tag's own slot, written before the tagged write it announces. Its expiry is raised to
+ * cover the write's (ARGV ttl already includes a margin; "" for none). KEYS: the registry. ARGV: deadline,
+ * slot, ttl.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
+export const registerTagSlot: ScriptDefinition = {
+  lua: `${guard}
+local before = redis.call('PTTL', KEYS[1])
+redis.call('SADD', KEYS[1], ARGV[2])
+local ms = tonumber(ARGV[3])
+if ms == nil then
+  if before >= 0 then redis.call('PERSIST', KEYS[1]) end
+elseif before == -2 or (before >= 0 and before < ms) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+end
+return 1`,
+}
+
+/**
+ * Invalidation of one tag index: pops up to ARGV[4] members and deletes those whose tag record still lists
+ * the tag (UNLINK of the key and its record); a member that left the tag (rewritten without it, expired) is
+ * only dropped. KEYS: the index. ARGV: deadline, tag base, tag, members per call. Returns {keys deleted,
+ * members left}. Popping in bounded steps keeps Redis responsive for a tag of a million keys. `allow-oom`:
+ * it only deletes.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
+export const invalidateTagIndex: ScriptDefinition = {
+  lua: `${ALLOW_OOM}${guard}
+local n = 0
+local members = redis.call('SPOP', KEYS[1], ARGV[4])
+for _, m in ipairs(members) do
+  local rec = ARGV[2] .. 'k:' .. m
+  if redis.call('SISMEMBER', rec, ARGV[3]) == 1 then
+    n = n + redis.call('UNLINK', m)
+    redis.call('UNLINK', rec)
+  end
+end
+return {n, redis.call('SCARD', KEYS[1])}`,
 }
 
 /**

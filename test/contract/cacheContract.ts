@@ -11,6 +11,11 @@ export interface ContractOptions {
   readonly elapse: (ms: number) => Effect.Effect<void>
   /** Whether entries may expire between two calls a few ms apart (real clocks: yes). */
   readonly realTime: boolean
+  /**
+   * How much tag bookkeeping the cache holds (Redis: the tag records and indexes under the prefix; memory:
+   * the tagged keys). Default: the Redis way, `countPattern` of the bookkeeping keys.
+   */
+  readonly tagBookkeeping?: (cache: Cache.Service) => Effect.Effect<number, CacheError>
 }
 
 const failure = <A>(effect: Effect.Effect<A, CacheError>) => Effect.flip(effect)
@@ -760,6 +765,163 @@ export const cacheContract = (
           ])
         }
         yield* cache.deletePattern("user:*")
+      }),
+    )
+
+    it.effect("tags: invalidateTags deletes the keys written with a tag, and only those", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        yield* cache.set("tags:a", "1", { tags: ["t1"] })
+        yield* cache.setJson("tags:b", { n: 2 }, { ttl: "1 minute", tags: ["t1", "t2", "t1"] })
+        yield* cache.setMany([["tags:c", "3"]], { tags: ["t2"] })
+        yield* cache.set("tags:d", "4")
+        expect(yield* cache.invalidateTags(["t1"])).toBe(2)
+        const left = yield* cache.getMany(["tags:a", "tags:b", "tags:c", "tags:d"])
+        expect(Array.from(left.values())).toStrictEqual([
+          Option.none(),
+          Option.none(),
+          Option.some("3"),
+          Option.some("4"),
+        ])
+        expect(yield* cache.invalidateTags(new Set(["t2", "t1"]))).toBe(1)
+        expect(yield* cache.exists("tags:c")).toBe(false)
+        expect(yield* cache.invalidateTags(["t1", "t2", "never used"])).toBe(0)
+        expect(yield* cache.invalidateTags([])).toBe(0)
+        expect(yield* cache.get("tags:d")).toStrictEqual(Option.some("4"))
+        yield* cache.delete("tags:d")
+      }),
+    )
+
+    it.effect(
+      "tags: a key rewritten without a tag leaves it; keys written after the call are untouched",
+      () =>
+        Effect.gen(function* () {
+          const cache = yield* Cache
+          yield* cache.set("retag:set", "v", { tags: ["x"] })
+          yield* cache.set("retag:set", "w")
+          yield* cache.set("retag:other", "v", { tags: ["x", "y"] })
+          yield* cache.set("retag:other", "w", { tags: ["y"] })
+          yield* cache.setMany([["retag:many", "v"]], { tags: ["x"] })
+          yield* cache.setMany([["retag:many", "w"]])
+          yield* cache.setJson("retag:json", 1, { tags: ["x"] })
+          yield* cache.setJson("retag:json", 2, { tags: [] })
+          expect(yield* cache.invalidateTags(["x"])).toBe(0)
+          const kept = yield* cache.getMany(["retag:set", "retag:other", "retag:many", "retag:json"])
+          expect(Array.from(kept.values())).toStrictEqual([
+            Option.some("w"),
+            Option.some("w"),
+            Option.some("w"),
+            Option.some("2"),
+          ])
+          // Written with the tag after the invalidation: untouched by it, deleted by the next one.
+          yield* cache.set("retag:after", "v", { tags: ["x"] })
+          expect(yield* cache.get("retag:after")).toStrictEqual(Option.some("v"))
+          expect(yield* cache.invalidateTags(["x"])).toBe(1)
+          expect(yield* cache.invalidateTags(["y"])).toBe(1)
+          expect(yield* cache.exists("retag:other")).toBe(false)
+          yield* cache.deletePattern("retag:*")
+        }),
+    )
+
+    it.effect("tags: setMany takes the call's tags, an entry's own tags replace them", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        yield* cache.setMany(
+          [
+            ["tagmany:a", "1", { tags: ["own"] }],
+            ["tagmany:b", "2"],
+            ["tagmany:c", "3", { ttl: "1 minute" }],
+            ["tagmany:d", "4", { tags: [] }],
+          ],
+          { tags: ["call"] },
+        )
+        expect(yield* cache.invalidateTags(["call"])).toBe(2)
+        expect(yield* cache.invalidateTags(["own"])).toBe(1)
+        expect(yield* cache.get("tagmany:d")).toStrictEqual(Option.some("4"))
+        yield* cache.delete("tagmany:d")
+      }),
+    )
+
+    it.effect("tags: delete, increment, setIfAbsent and expire keep the tags in step with the key", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        // A deleted tagged key, created again without tags, is not the tagged key.
+        yield* cache.set("tagops:counter", "5", { tags: ["ops"] })
+        yield* cache.delete("tagops:counter")
+        expect(yield* cache.increment("tagops:counter")).toBe(1)
+        yield* cache.set("tagops:lease", "a", { tags: ["ops"] })
+        expect(yield* cache.deleteIfEquals("tagops:lease", "a")).toBe(true)
+        expect(yield* cache.setIfAbsent("tagops:lease", "b")).toBe(true)
+        // An increment of a tagged key keeps the tag (as it keeps the ttl).
+        yield* cache.set("tagops:kept", "1", { tags: ["ops"] })
+        expect(yield* cache.increment("tagops:kept")).toBe(2)
+        // An expiry extended past the tagged write's keeps the tag for the key's whole life.
+        yield* cache.set("tagops:extended", "v", { ttl: shortTtl, tags: ["ops"] })
+        expect(yield* cache.expire("tagops:extended", "1 minute")).toBe(true)
+        yield* options.elapse(pastShortTtl)
+        expect(yield* cache.exists("tagops:extended")).toBe(true)
+        expect(yield* cache.invalidateTags(["ops"])).toBe(2)
+        expect(yield* cache.get("tagops:counter")).toStrictEqual(Option.some("1"))
+        expect(yield* cache.get("tagops:lease")).toStrictEqual(Option.some("b"))
+        expect(yield* cache.exists("tagops:kept")).toBe(false)
+        expect(yield* cache.exists("tagops:extended")).toBe(false)
+        yield* cache.deletePattern("tagops:*")
+      }),
+    )
+
+    it.effect("tags: invalid tags are InvalidArgument and nothing is written", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        const bad = yield* failure(cache.set("tagbad:k", "v", { tags: ["ok", "\uD800"] }))
+        expect([bad.reason, bad.operation]).toStrictEqual(["InvalidArgument", "set"])
+        const many = yield* failure(cache.setMany([["tagbad:m", "v", { tags: ["\uDC00"] }]]))
+        expect(many.reason).toBe("InvalidArgument")
+        const tooMany = Array.from({ length: 1_001 }, (_, i) => `t${i}`)
+        expect((yield* failure(cache.setJson("tagbad:j", 1, { tags: tooMany }))).reason).toBe(
+          "InvalidArgument",
+        )
+        expect(yield* cache.getMany(["tagbad:k", "tagbad:m", "tagbad:j"])).toStrictEqual(
+          new Map([
+            ["tagbad:k", Option.none()],
+            ["tagbad:m", Option.none()],
+            ["tagbad:j", Option.none()],
+          ]),
+        )
+        const invalidation = yield* failure(cache.invalidateTags(["\uD800"]))
+        expect([invalidation.reason, invalidation.operation]).toStrictEqual([
+          "InvalidArgument",
+          "invalidateTags",
+        ])
+        // Tags are names, not patterns.
+        yield* cache.set("tagbad:star", "v", { tags: ["*"] })
+        yield* cache.set("tagbad:plain", "v", { tags: ["a"] })
+        expect(yield* cache.invalidateTags(["*"])).toBe(1)
+        expect(yield* cache.invalidateTags(["a"])).toBe(1)
+      }),
+    )
+
+    it.effect("tags: bookkeeping goes with the keys (expiry, invalidation, flush)", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        yield* cache.flush
+        // Records and indexes (not the cluster's slot registries, which outlive their keys by a margin).
+        const bookkeeping = options.tagBookkeeping?.(cache) ?? cache.countPattern("__tags__:\\{*")
+        yield* cache.set("tagexp:a", "v", { ttl: shortTtl, tags: ["short", "both"] })
+        yield* cache.setMany(
+          Array.from({ length: 20 }, (_, i) => [`tagexp:m${i}`, "v"] as const),
+          { ttl: shortTtl, tags: ["both"] },
+        )
+        expect(yield* bookkeeping).toBeGreaterThan(0)
+        yield* options.elapse(pastShortTtl)
+        expect(yield* bookkeeping).toBe(0)
+        expect(yield* cache.invalidateTags(["short", "both"])).toBe(0)
+        yield* cache.set("tagexp:b", "v", { tags: ["long"] })
+        expect(yield* cache.invalidateTags(["long"])).toBe(1)
+        expect(yield* bookkeeping).toBe(0)
+        yield* cache.set("tagexp:c", "v", { tags: ["flushed"] })
+        yield* cache.flush
+        expect(yield* cache.countPattern("__tags__:*")).toBe(0)
+        expect(yield* cache.invalidateTags(["flushed"])).toBe(0)
       }),
     )
 

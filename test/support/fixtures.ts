@@ -84,6 +84,7 @@ export const failingCache: Layer.Layer<Cache> = Layer.succeed(
       setMany: fail("setMany"),
       setIfAbsent: fail("setIfAbsent"),
       deleteIfEquals: fail("deleteIfEquals"),
+      invalidateTags: fail("invalidateTags"),
     })
   })(),
 )
