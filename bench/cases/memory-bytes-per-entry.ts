@@ -7,7 +7,7 @@
  *    with the 1,000,000 keys (17 bytes) and 1,000,000 values (100 bytes) the cache will get, each a fresh
  *    flat one-byte string, and measured again. The difference is the strings' own bytes (the slots existed
  *    already): 160 per entry on 64-bit Node 20. The array is then dropped.
- * 2. The cache: `MemoryCache.layer()` is built, the heap measured (`before`), the same 1,000,000 entries
+ * 2. The cache: `MemoryCache.layer({ maxEntries: Infinity })` (a million entries are past the default bound) is built, the heap measured (`before`), the same 1,000,000 entries
  *    written one `Cache.set` at a time with a 1-hour ttl, as a service fills its cache (the bench keeps no
  *    reference to them), the heap measured again (`after`).
  * 3. value = (after − before − string bytes) ÷ 1,000,000: the cache's map, entry objects, expiry times and
@@ -50,7 +50,7 @@ const fill = (cache: Cache.Service, count: number, options: SetOptions | undefin
 
 /** Heap bytes a MemoryCache holding the N entries has beyond the empty one. */
 const cacheBytes = async (options: SetOptions | undefined) => {
-  const built = await buildLayer(MemoryCache.layer())
+  const built = await buildLayer(MemoryCache.layer({ maxEntries: Infinity }))
   try {
     const cache = Effect.runSync(Effect.provide(Cache, built.context))
     const before = liveHeapBytes()
@@ -67,7 +67,7 @@ const cacheBytes = async (options: SetOptions | undefined) => {
 }
 
 const round = async (): Promise<Sample> => {
-  const warmup = await buildLayer(MemoryCache.layer())
+  const warmup = await buildLayer(MemoryCache.layer({ maxEntries: Infinity }))
   const warmupCache = Effect.runSync(Effect.provide(Cache, warmup.context))
   await fill(warmupCache, 20_000, TTL)
   await fill(warmupCache, 20_000, undefined)
