@@ -16,23 +16,14 @@ import { captureLogs } from "./support/fixtures.js"
 import { startRedisCluster } from "./support/redisCluster.js"
 import { forceFailover, startRedisSentinel } from "./support/redisSentinel.js"
 import { type RedisServer, startRedisServer } from "./support/redisServer.js"
+import { failOnUnexpectedErrors } from "./support/unexpectedErrors.js"
 
 const sleep = (ms: number) => Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, ms)))
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 // Nothing the tier's connections do (kills, restarts, refusals) may surface as an unhandled rejection or an
 // uncaught error.
-const unexpected: Array<unknown> = []
-const onUnexpected = (error: unknown) => unexpected.push(error)
-beforeAll(() => {
-  process.on("unhandledRejection", onUnexpected)
-  process.on("uncaughtException", onUnexpected)
-})
-afterAll(() => {
-  process.off("unhandledRejection", onUnexpected)
-  process.off("uncaughtException", onUnexpected)
-  expect(unexpected).toStrictEqual([])
-})
+failOnUnexpectedErrors()
 
 let counter = 0
 const uniqueName = (label: string) => `local-${label}-${++counter}`
