@@ -16,7 +16,7 @@ import { isMain, timed } from "./cacheLayer.js"
 export const program = Effect.gen(function* () {
   const url = yield* Config.option(Config.redacted("REDIS_URL"))
   if (Option.isNone(url) || Redacted.value(url.value).trim() === "") {
-    return yield* Console.log("The local tier needs Redis: set REDIS_URL to run this example.")
+    return yield* Console.log("\n== Local tier\n  needs Redis: set REDIS_URL to run this example")
   }
   const instance = RedisCache.layer({
     url: url.value,
@@ -26,7 +26,7 @@ export const program = Effect.gen(function* () {
   const a = Context.get(yield* Layer.build(instance), Cache)
   const b = Context.get(yield* Layer.build(instance), Cache)
 
-  yield* Console.log("Local tier: two instances, A and B")
+  yield* Console.log("\n== Local tier: two instances, A and B")
   yield* a.set("rate:EURUSD", "1.0841")
   const first = yield* timed("B reads it from Redis", b.get("rate:EURUSD"))
   yield* Console.log(`    ${Option.getOrElse(first, () => "none")}`)
