@@ -410,7 +410,10 @@ export const makeRedisBackend = (
       leave: (key) => leave(nodeIdOf(key)),
       timeoutMs,
       maxBatch: 1_000,
-      eagerBatch: 64,
+      // At 256 concurrent readers, 64 meant four MGETs (four socket writes) a round; 256 measured better on
+      // get-concurrent (median 0.84 against 0.61 of node-redis, three runs each) and mixed-90-10 on 2 cores,
+      // where Redis and the client share the CPU and overlapping them gains little.
+      eagerBatch: 256,
     })
 
     const writeBatch = makeEncodedScript(Scripts.writeBatch.lua)
