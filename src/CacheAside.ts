@@ -25,6 +25,7 @@ import {
 } from "effect"
 import { Cache, type CacheError } from "./Cache.js"
 import * as CacheStats from "./CacheStats.js"
+import { isEnvelope, makeEnvelope } from "./internal/asideEnvelope.js"
 import { makeFailOpenLog } from "./internal/failOpenLog.js"
 
 /**
@@ -138,8 +139,6 @@ export interface CacheAsideOptions<A, I, E = unknown> {
  */
 export const leaseKey = (key: string): string => `lease:${key}`
 
-/** The field that marks an envelope; a plain stored value is read as one without a logical expiry. */
-const ENVELOPE = "__cacheAside"
 const DEFAULT_LEASE_MS = 5_000
 const FIRST_POLL_MS = 10
 const MAX_POLL_MS = 50
@@ -203,13 +202,6 @@ const isDueForRefresh = (entry: Entry<unknown>, timing: Timing, now: number) =>
   entry.at !== undefined &&
   entry.exp !== undefined &&
   now >= entry.at + timing.eagerRefresh * (entry.exp - entry.at)
-
-const isEnvelope = (json: unknown): json is { at: number; exp: number; v: unknown } =>
-  Predicate.isRecord(json) &&
-  json[ENVELOPE] === 1 &&
-  typeof json.at === "number" &&
-  typeof json.exp === "number" &&
-  "v" in json
 
 /**
  * The operations of `CacheAside`.
@@ -318,7 +310,7 @@ export const make: Effect.Effect<CacheAsideService, never, Cache | Scope.Scope> 
         return yield* cache.setJson(options.key, encoded, { ttl: ttl.value })
       }
       const now = yield* Clock.currentTimeMillis
-      const envelope = { [ENVELOPE]: 1, at: now, exp: now + ttlMs, v: encoded }
+      const envelope = makeEnvelope(now, now + ttlMs, encoded)
       yield* cache.setJson(options.key, envelope, { ttl: ttlMs + (timing.graceMs ?? 0) })
     }).pipe(Effect.catchAll((error) => failedOpen(namespace, options.key, "store", error)))
   }

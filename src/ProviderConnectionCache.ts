@@ -19,7 +19,8 @@ import {
   Schema,
 } from "effect"
 import { Cache, CacheError, type SetOptions } from "./Cache.js"
-import { envelopeExpiry, makeConnectionDecoder } from "./internal/connectionDecoder.js"
+import { envelopeExpiry } from "./internal/asideEnvelope.js"
+import { makeConnectionDecoder } from "./internal/connectionDecoder.js"
 import { makeFailOpenLog } from "./internal/failOpenLog.js"
 import { withDomainSpan } from "./internal/spans.js"
 import { type ProviderConnection, ProviderConnectionJson } from "./ProviderConnection.js"

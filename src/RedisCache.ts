@@ -424,6 +424,19 @@ export const make = (
   Effect.gen(function* () {
     yield* checkOptions(options)
     const client = yield* makeClient(options)
+    return yield* cacheOnClient(client, options, makeSecretScrubber(options.url))
+  })
+
+/**
+ * The Cache over a single-node client (a URL's or a Sentinel's): a server that fails the checks of
+ * `watchServer` now fails the build; one that fails them later refuses every operation, and is logged.
+ */
+const cacheOnClient = (
+  client: Redis,
+  options: RedisCacheOptions,
+  scrub: (text: string) => string,
+): Effect.Effect<Cache.Service, CacheError, Scope.Scope> =>
+  Effect.gen(function* () {
     const guard = serverGuardOf(client)
     const refusal = guard.refusal()
     if (refusal !== undefined) {
@@ -432,7 +445,7 @@ export const make = (
       )
     }
     yield* logServerChecks(guard.onChange)
-    const backend = yield* makeRedisBackend(client, tuning(options), makeSecretScrubber(options.url), {
+    const backend = yield* makeRedisBackend(client, tuning(options), scrub, {
       refusal: guard.refusal,
       localCache: localCacheTuning(options),
       keyPrefix: options.keyPrefix,
@@ -448,7 +461,8 @@ export const make = (
  * @example
  * ```ts
  * import { Effect, Redacted } from "effect"
- * import { Cache, RedisCache } from "effect-provider-cache"
+ * import { Cache } from "effect-provider-cache"
+ * import { RedisCache } from "effect-provider-cache/redis"
  *
  * const CacheLive = RedisCache.layer({ url: Redacted.make("redis://:s3cret@127.0.0.1:6379"), keyPrefix: "app:" })
  * const program = Effect.flatMap(Cache, (cache) => cache.set("k", "v", { ttl: "5 minutes" }))
@@ -483,7 +497,7 @@ export const layer = (options: RedisCacheOptions = {}): Layer.Layer<Cache, Cache
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { RedisCache } from "effect-provider-cache"
+ * import { RedisCache } from "effect-provider-cache/redis"
  *
  * // The options as configured, e.g. to adjust one before building the layer.
  * const CacheLive = RedisCache.layerConfig(RedisCache.config)
@@ -604,7 +618,7 @@ function millisConfig(name: string): Config.Config<Duration.Duration> {
  * @example
  * ```ts
  * import { Config } from "effect"
- * import { RedisCache } from "effect-provider-cache"
+ * import { RedisCache } from "effect-provider-cache/redis"
  *
  * const CacheLive = RedisCache.layerConfig({
  *   url: Config.redacted("SESSIONS_REDIS_URL"),
@@ -628,7 +642,8 @@ export const layerConfig = (
  * @example
  * ```ts
  * import { Effect } from "effect"
- * import { Cache, RedisCache } from "effect-provider-cache"
+ * import { Cache } from "effect-provider-cache"
+ * import { RedisCache } from "effect-provider-cache/redis"
  *
  * Effect.runPromise(Effect.flatMap(Cache, (cache) => cache.ping).pipe(Effect.provide(RedisCache.layerFromEnv)))
  * ```
@@ -794,7 +809,7 @@ export const clusterConfig: Config.Config<RedisClusterOptions> = Config.all({
  * @example
  * ```ts
  * import { Config } from "effect"
- * import { RedisCache } from "effect-provider-cache"
+ * import { RedisCache } from "effect-provider-cache/redis"
  *
  * const CacheLive = RedisCache.layerClusterConfig({
  *   nodes: Config.array(Config.string(), "CACHE_NODES"),
@@ -964,30 +979,13 @@ export const makeSentinel = (
   Effect.gen(function* () {
     yield* checkSentinelOptions(options)
     const client = yield* makeSentinelClient(options)
-    const guard = serverGuardOf(client)
-    const refusal = guard.refusal()
-    if (refusal !== undefined) {
-      return yield* Effect.fail(
-        cacheError({ reason: "Command", operation: "connect", detail: refusal.detail }),
-      )
-    }
-    yield* logServerChecks(guard.onChange)
-    const backend = yield* makeRedisBackend(client, tuning(options), sentinelScrubber(options), {
-      refusal: guard.refusal,
-      localCache: localCacheTuning(options),
-      keyPrefix: options.keyPrefix,
-    })
-    return makeCache(backend, { ...options, name: options.name ?? "redis" })
+    return yield* cacheOnClient(client, options, sentinelScrubber(options))
   })
 
 /** Fails when the sentinel options cannot work: no sentinel, an empty name, a port out of range, bad tuning. */
 const checkSentinelOptions = (options: RedisSentinelOptions): Effect.Effect<void, CacheError> => {
-  if (options.sentinels.length === 0) return invalidOption("option sentinels must name at least one sentinel")
-  for (const { host, port } of options.sentinels) {
-    if (host === "" || !Number.isInteger(port) || port < 1 || port > 65_535) {
-      return invalidOption("option sentinels must be hosts with a port from 1 to 65535")
-    }
-  }
+  const sentinels = parseSeedNodes(options.sentinels, null)
+  if (typeof sentinels === "string") return invalidOption(`option sentinels ${sentinels}`)
   if (options.name === "") return invalidOption("option name must name the master group")
   if (options.db !== undefined && (!Number.isInteger(options.db) || options.db < 0)) {
     return invalidOption("option db must be a non-negative integer")
@@ -1023,28 +1021,12 @@ const checkSentinelOptions = (options: RedisSentinelOptions): Effect.Effect<void
 export const layerSentinel = (options: RedisSentinelOptions): Layer.Layer<Cache, CacheError> =>
   Layer.scoped(Cache, makeSentinel(options))
 
+/** `REDIS_SENTINELS`: comma-separated `host:port` (a sentinel has no default port), as the cluster's seeds. */
 const sentinelAddresses = (variable: string) => (text: string) => {
-  const invalid = (detail: string) =>
-    Either.left(
-      ConfigError.InvalidData(
-        [],
-        `${variable} must be comma-separated host:port pairs (port 1-65535): ${detail}`,
-      ),
-    )
-  const entries = text.split(",").map((entry) => entry.trim())
-  if (entries.every((entry) => entry === "")) return invalid("it is empty")
-  const addresses: Array<{ host: string; port: number }> = []
-  for (const entry of entries) {
-    const at = entry.lastIndexOf(":")
-    const host = at === -1 ? "" : entry.slice(0, at).replace(/^\[(.*)\]$/, "$1")
-    const port = at === -1 ? "" : entry.slice(at + 1)
-    const number = Number(port)
-    if (host === "" || !/^\d+$/.test(port) || number < 1 || number > 65_535) {
-      return invalid(`${JSON.stringify(entry)} is not host:port`)
-    }
-    addresses.push({ host, port: number })
-  }
-  return Either.right(addresses)
+  const parsed = parseSeedNodes(text.split(","), null)
+  return typeof parsed === "string"
+    ? Either.left(ConfigError.InvalidData([], `${variable} ${parsed}`))
+    : Either.right(parsed)
 }
 
 /**

@@ -121,52 +121,66 @@ export const decodeByHand = (text: string): ProviderConnection | undefined => {
 
 // ---------------------------------------------------------------------------------------------------------
 
+/**
+ * Stores 10,000 connections through `ProviderConnectionCache` on a `RedisCache` with `cacheOptions`, and
+ * returns both contenders: ours (`get` from 256 loops, a miss is a defect) and the fair baseline (raw GET,
+ * `JSON.parse`, `decodeByHand`). `warm` runs once before measuring (the local tier fills itself there).
+ */
+export const storedConnections = async (
+  name: string,
+  url: string,
+  cacheOptions: Omit<RedisCache.RedisCacheOptions, "url">,
+  warm: (readAll: () => Promise<void>) => Promise<void> = async () => {},
+) => {
+  const raw = await rawClients(url)
+  const built = await buildLayer(
+    ProviderConnectionCache.layerWithTtl("1 hour").pipe(
+      Layer.provide(RedisCache.layer({ url, ...cacheOptions })),
+    ),
+  )
+  const run = <A, E>(effect: Effect.Effect<A, E, ProviderConnectionCache>) =>
+    Effect.runPromise(Effect.provide(effect, built.context))
+  const ids = Array.from({ length: CONNECTIONS }, (_, i) => uuid(100_000 + i))
+  await run(
+    Effect.flatMap(ProviderConnectionCache, (connections) =>
+      Effect.forEach(ids, (id) => connections.set(makeConnection({ id })), {
+        concurrency: 64,
+        discard: true,
+      }),
+    ),
+  )
+  const keys = ids.map(connectionKey)
+  // Both sides must find every connection, or the comparison is of misses.
+  if (decodeByHand((await raw.ioredis.get(keys[0]!)) ?? "")?.id !== ids[0]) {
+    throw new Error("the baseline decoder rejects a stored connection")
+  }
+  const get = Effect.map(
+    ProviderConnectionCache,
+    (connections) => (i: number) =>
+      Effect.flatMap(connections.get(ids[i % CONNECTIONS]!), (found) =>
+        found._tag === "None" ? Effect.dieMessage(`${name}: a miss`) : Effect.void,
+      ),
+  )
+  await warm(() => run(Effect.flatMap(get, (op) => Effect.forEach(ids, (_, i) => op(i), { discard: true }))))
+  return {
+    ours: () => run(Effect.flatMap(get, (op) => effectWorkers(CONCURRENCY, PER_WORKER, op))),
+    raw: () =>
+      promiseWorkers(CONCURRENCY, PER_WORKER, async (i) => {
+        if (decodeByHand((await raw.ioredis.get(keys[i % CONNECTIONS]!)) ?? "") === undefined) {
+          throw new Error(`${name}: a baseline miss`)
+        }
+      }),
+    close: async () => {
+      await built.close()
+      await raw.close()
+    },
+  }
+}
+
 export const providerGetHitConcurrent = defineCase({
   name: NAME,
   rows: [NAME],
-  setup: async ({ redisUrl }) => {
-    const url = redisUrl!
-    const raw = await rawClients(url)
-    const built = await buildLayer(
-      ProviderConnectionCache.layerWithTtl("1 hour").pipe(Layer.provide(RedisCache.layer({ url }))),
-    )
-    const run = <A, E>(effect: Effect.Effect<A, E, ProviderConnectionCache>) =>
-      Effect.runPromise(Effect.provide(effect, built.context))
-    const ids = Array.from({ length: CONNECTIONS }, (_, i) => uuid(100_000 + i))
-    await run(
-      Effect.flatMap(ProviderConnectionCache, (connections) =>
-        Effect.forEach(ids, (id) => connections.set(makeConnection({ id })), {
-          concurrency: 64,
-          discard: true,
-        }),
-      ),
-    )
-    const keys = ids.map(connectionKey)
-    // Both sides must find every connection, or the comparison is of misses.
-    if (decodeByHand((await raw.ioredis.get(keys[0]!)) ?? "")?.id !== ids[0]) {
-      throw new Error("the baseline decoder rejects a stored connection")
-    }
-    const get = Effect.map(
-      ProviderConnectionCache,
-      (connections) => (i: number) =>
-        Effect.flatMap(connections.get(ids[i % CONNECTIONS]!), (found) =>
-          found._tag === "None" ? Effect.dieMessage(`${NAME}: a miss`) : Effect.void,
-        ),
-    )
-    return {
-      ours: () => run(Effect.flatMap(get, (op) => effectWorkers(CONCURRENCY, PER_WORKER, op))),
-      raw: () =>
-        promiseWorkers(CONCURRENCY, PER_WORKER, async (i) => {
-          if (decodeByHand((await raw.ioredis.get(keys[i % CONNECTIONS]!)) ?? "") === undefined) {
-            throw new Error(`${NAME}: a baseline miss`)
-          }
-        }),
-      close: async () => {
-        await built.close()
-        await raw.close()
-      },
-    }
-  },
+  setup: ({ redisUrl }) => storedConnections(NAME, redisUrl!, {}),
   contenders: (state) => ({ [OURS]: state.ours, [RAW]: state.raw }),
   report: (medians) => [
     row(NAME, medians[OURS]!, {

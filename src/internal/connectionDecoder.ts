@@ -9,33 +9,16 @@ import {
   ProviderConnectionWire,
   ProviderCredentials,
 } from "../ProviderConnection.js"
+import { envelopeExpiry } from "./asideEnvelope.js"
 import { type DecodeMemo, makeDecodeMemo } from "./decodeMemo.js"
 
 // The synchronous decoder, built once: half the cost of the Effect one.
 const decodePlain = Schema.decodeUnknownEither(ProviderConnectionJson)
 const decodeWire = Schema.decodeUnknownEither(ProviderConnectionWire)
 
-/**
- * How `CacheAside` stores a value when `grace` or `eagerRefresh` is on (ProviderConnectionService does, on
- * the same keys): `{"__cacheAside":1,"at":…,"exp":…,"v":<the wire object>}`.
- */
-const ENVELOPE = /^\{"__cacheAside":1,"at":-?\d+,"exp":(-?\d+),"v":/
-
-/**
- * The logical expiry (epoch ms) of a stored entry written by `CacheAside` in an envelope, if it is one.
- * Past it, the entry is kept only as `CacheAside`'s stale copy for an outage.
- *
- * @since 0.2.0
- * @category internal
- */
-export const envelopeExpiry = (text: string): number | undefined => {
-  const match = ENVELOPE.exec(text)
-  return match === null ? undefined : Number(match[1])
-}
-
 /** The stored text as a connection: plain wire JSON, or the value inside a `CacheAside` envelope. */
 const decodeJson = (text: string): Either.Either<ProviderConnection, ParseResult.ParseError> => {
-  if (!ENVELOPE.test(text)) return decodePlain(text)
+  if (envelopeExpiry(text) === undefined) return decodePlain(text)
   return decodeWire((JSON.parse(text) as { readonly v: unknown }).v)
 }
 

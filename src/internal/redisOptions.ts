@@ -115,6 +115,8 @@ const portOf = (text: string): number | undefined =>
  */
 export const parseSeedNode = (
   node: string | { readonly host: string; readonly port: number },
+  /** The port of an entry that names none; `null`: every entry must name its port (sentinels). */
+  defaultPort: number | null = DEFAULT_PORT,
 ): SeedNode | string => {
   if (typeof node !== "string") {
     if (typeof node.host !== "string" || node.host.trim() === "") return "has no host"
@@ -132,7 +134,9 @@ export const parseSeedNode = (
       : [text.slice(0, text.lastIndexOf(":")), text.slice(text.lastIndexOf(":") + 1)]
   if (host === "") return "has no host"
   if (!bracketed && host.includes(":")) return "is an IPv6 address without brackets: write [address]:port"
-  if (port === undefined) return { host, port: DEFAULT_PORT }
+  if (port === undefined) {
+    return defaultPort === null ? "has no port: write host:port" : { host, port: defaultPort }
+  }
   const number = portOf(port)
   return number === undefined
     ? "has no valid port: write host:port with a port in 1-65535"
@@ -148,11 +152,12 @@ export const parseSeedNode = (
  */
 export const parseSeedNodes = (
   nodes: ReadonlyArray<string | { readonly host: string; readonly port: number }>,
+  defaultPort: number | null = DEFAULT_PORT,
 ): ReadonlyArray<SeedNode> | string => {
   if (nodes.length === 0) return "must name at least one host:port"
   const parsed: Array<SeedNode> = []
   for (let i = 0; i < nodes.length; i++) {
-    const node = parseSeedNode(nodes[i]!)
+    const node = parseSeedNode(nodes[i]!, defaultPort)
     if (typeof node === "string") return `entry ${i + 1} ${node}`
     parsed.push(node)
   }
