@@ -164,6 +164,6 @@ if (failures.length > 0) {
 }
 // A partial run (`npm run bench -- name`) prints its table but leaves the recorded full run alone.
 if (wanted.length === 0) {
-  writeFileSync(new URL("./results.json", import.meta.url), `${JSON.stringify(rows, null, 2)}\n`)
+  writeFileSync(new URL("../../bench/results.json", import.meta.url), `${JSON.stringify(rows, null, 2)}\n`)
 }
 process.exit(0)

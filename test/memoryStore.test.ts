@@ -128,6 +128,67 @@ describe("MemoryStore", () => {
     })
   }
 
+  it("matches the model when many keys expire together: retired slots stay invisible, get reused, get purged", () => {
+    const next = random(4)
+    const keySpace = 3_000
+    // Full most of the time, so writes recycle retired slots as well as free ones.
+    const store = new MemoryStore(2_000)
+    const model = new Model(2_000)
+    let now = 1_000
+    for (let step = 0; step < 30_000; step++) {
+      now += Math.floor(next() * 2)
+      const key = `k${Math.floor(next() * keySpace)}`
+      const op = next()
+      if (op < 0.002) {
+        // A wave: a thousand keys expiring together, as after one setMany (instants a hair apart, so that
+        // "the earliest due" is one key in both).
+        const at = now + 1 + next() * 50
+        for (let i = 0; i < 1_000; i++) {
+          const waveKey = `k${Math.floor(next() * keySpace)}`
+          store.set(waveKey, `w${step}`, at + i * 1e-7, now)
+          model.set(waveKey, `w${step}`, at + i * 1e-7, now)
+        }
+      } else if (op < 0.3) {
+        const at = next() < 0.3 ? Number.POSITIVE_INFINITY : now + 1 + next() * 100 + step * 1e-4
+        store.set(key, `v${step}`, at, now)
+        model.set(key, `v${step}`, at, now)
+      } else if (op < 0.6) {
+        expect(store.get(key, now)).toBe(model.get(key, now)?.value)
+      } else if (op < 0.65) {
+        const slot = store.lookup(key, now, false)
+        expect(slot >= 0).toBe(model.get(key, now, false) !== undefined)
+        if (slot >= 0) {
+          store.remove(slot)
+          model.entries.delete(key)
+        }
+      } else if (op < 0.8) {
+        const checks = Math.floor(next() * 200)
+        let asked = 0
+        const due = model.dueInOrder(now)
+        store.expireCycle(now, () => ++asked > checks)
+        const reclaimed = asked > checks ? asked : due.length
+        for (const k of due.slice(0, reclaimed)) model.entries.delete(k)
+      } else if (op < 0.95) {
+        const checks = Math.floor(next() * 50)
+        let asked = 0
+        store.purgeRetired(() => ++asked > checks)
+      } else {
+        const matches = (k: string) => k.endsWith("3")
+        const expected = Array.from(model.entries.keys()).filter(
+          (k) => model.get(k, now, false) !== undefined && matches(k),
+        )
+        expect(store.countIf(now, matches)).toBe(expected.length)
+      }
+      expect(store.size).toBe(model.entries.size)
+    }
+    sameContents(store, model, keySpace, now)
+    // Once nothing is due, a purge without a budget ends, and leaves the contents alone.
+    store.expireCycle(now, () => false)
+    for (const k of model.dueInOrder(now)) model.entries.delete(k)
+    expect(store.purgeRetired(() => false)).toBe(false)
+    sameContents(store, model, keySpace, now)
+  })
+
   it("keeps LRU order, values and expiries when it compacts its slots after a peak", () => {
     const store = new MemoryStore(3_000)
     const model = new Model(3_000)

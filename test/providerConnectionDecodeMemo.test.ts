@@ -57,6 +57,35 @@ describe("DecodeMemo", () => {
     expect(memo.get("a", "text-2")).toBe("A2")
   })
 
+  it("agrees with a reference LRU over random reads and writes", () => {
+    // The reference: an array in recency order (least recent first), searched linearly.
+    const capacity = 5
+    const memo = makeDecodeMemo<string>(capacity)
+    let reference: Array<{ key: string; text: string; value: string }> = []
+    let seed = 7
+    const random = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31
+      return seed % n
+    }
+    for (let step = 0; step < 5_000; step++) {
+      const key = `k${random(9)}`
+      const text = `t${random(3)}`
+      const found = reference.find((e) => e.key === key)
+      if (random(2) === 0) {
+        const expected = found !== undefined && found.text === text ? found.value : undefined
+        expect(memo.get(key, text)).toBe(expected)
+        if (expected !== undefined) reference = [...reference.filter((e) => e !== found), found!]
+      } else {
+        const value = `v${step}`
+        memo.set(key, text, value)
+        reference = reference.filter((e) => e.key !== key)
+        if (found === undefined && reference.length >= capacity) reference = reference.slice(1)
+        reference.push({ key, text, value })
+      }
+      expect(memo.size()).toBe(reference.length)
+    }
+  })
+
   it("keeps nothing at capacity 0", () => {
     const memo = makeDecodeMemo<string>(0)
     memo.set("a", "text-a", "A")

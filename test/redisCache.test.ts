@@ -122,7 +122,7 @@ describe("RedisCache", () => {
         { concurrency: "unbounded", discard: true },
       )
       const calls = (yield* scripts()) - scriptsBefore
-      // 1,000 writes leave as batches of at most 64 while the round is still running: 16 calls, not 1,000.
+      // 1,000 writes leave as batches of at most 128 while the round is still running: 8 calls, not 1,000.
       expect(calls).toBeGreaterThanOrEqual(1)
       expect(calls).toBeLessThanOrEqual(40)
       // Each script call checks its deadline once (TIME inside scripts counts as a command); server-clock
@@ -132,6 +132,50 @@ describe("RedisCache", () => {
       expect(timeCalls).toBeLessThanOrEqual(calls + 5)
       expect(yield* cache.get("wb:3")).toStrictEqual(Option.some("v"))
     }).pipe(Effect.provide(RedisCache.layer({ url: server.url, keyPrefix: "w:" }))),
+  )
+
+  it.live(
+    "untagged writes pay for tags only once tags are in use, and the marker goes with the last record",
+    () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        const dels = () => Effect.promise(() => commandCalls("del"))
+        const sets = () => Effect.promise(() => commandCalls("set"))
+        const write100 = (round: string) =>
+          Effect.forEach(
+            Array.from({ length: 100 }, (_, i) => i),
+            (i) => cache.set(`tm:${round}:${i}`, "v", { ttl: "1 minute" }),
+            { concurrency: "unbounded", discard: true },
+          )
+        yield* write100("warm")
+        const [delsBefore, setsBefore] = [yield* dels(), yield* sets()]
+        yield* write100("untagged")
+        // One SET per write and nothing else: no tag record to remove while no tagged write exists.
+        expect((yield* sets()) - setsBefore).toBe(100)
+        expect((yield* dels()) - delsBefore).toBe(0)
+        expect(yield* Effect.promise(() => raw.keys("m:__tags__:*"))).toStrictEqual([])
+
+        yield* cache.set("tm:tagged", "v", { ttl: "300 millis", tags: ["t"] })
+        const [marker, ...others] = yield* Effect.promise(() => raw.keys("m:__tags__:u{*}"))
+        expect(others).toStrictEqual([])
+        const markerTtl = yield* Effect.promise(() => raw.pttl(marker!))
+        expect(markerTtl).toBeGreaterThan(0)
+        expect(markerTtl).toBeLessThanOrEqual(300)
+        // Tags in use: an untagged overwrite removes the key's record, so it leaves its tag.
+        const delsTagged = yield* dels()
+        yield* cache.set("tm:tagged", "w")
+        expect((yield* dels()) - delsTagged).toBe(1)
+        expect(yield* cache.invalidateTags(["t"])).toBe(0)
+        expect(yield* cache.get("tm:tagged")).toStrictEqual(Option.some("w"))
+        // An expire that outlives the marker raises it, so the record is never left without one.
+        yield* cache.set("tm:tagged2", "v", { ttl: "300 millis", tags: ["t"] })
+        yield* cache.expire("tm:tagged2", "2 seconds")
+        expect(yield* Effect.promise(() => raw.pttl(marker!))).toBeGreaterThan(1_000)
+        yield* cache.delete("tm:tagged2")
+        yield* cache.set("tm:tagged3", "v", { ttl: "200 millis", tags: ["u"] })
+        yield* Effect.sleep("2200 millis")
+        expect(yield* Effect.promise(() => raw.keys("m:__tags__:*"))).toStrictEqual([])
+      }).pipe(Effect.provide(RedisCache.layer({ url: server.url, keyPrefix: "m:" }))),
   )
 
   it.live("setMany with a ttl is one Lua call, not one command per key", () =>

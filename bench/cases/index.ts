@@ -4,6 +4,7 @@
  */
 import type { AnyBenchCase } from "../BenchCase.js"
 import { deletePattern100k } from "./delete-pattern-100k.js"
+import { effectFloor_ } from "./effect-floor.js"
 import { getConcurrent } from "./get-concurrent.js"
 import { getMany1000 } from "./get-many-1000.js"
 import { incrementConcurrent } from "./increment-concurrent.js"
@@ -22,6 +23,7 @@ import { setMany1000Ttl } from "./set-many-1000-ttl.js"
 import { setJson2kbConcurrent } from "./setjson-2kb-concurrent.js"
 
 export const cases: ReadonlyArray<AnyBenchCase> = [
+  effectFloor_,
   getConcurrent,
   setConcurrent,
   incrementConcurrent,

@@ -11,6 +11,7 @@
  */
 import { Effect, Exit, Option, Scheduler } from "effect"
 import type { CacheError } from "../Cache.js"
+import { callBatch } from "./batchCall.js"
 import type { CircuitBreaker } from "./CircuitBreaker.js"
 import { type BackendFailure, cacheError } from "./makeCache.js"
 
@@ -33,12 +34,12 @@ export interface GetBatcherOptions {
   /** The breaker of the node a key lives on (one breaker for a single Redis). */
   readonly breakerFor: (key: string) => CircuitBreaker
   /**
-   * Counts an MGET as pending on the node of `key`; a failure when the node has too many unanswered
+   * Counts an MGET of `weight` keys as pending on the node of `key`; a failure when the node has too many unanswered
    * commands already (the batch fails at once, and the breaker is not told: that is load, not an outage).
    * `leave` runs when ioredis settles the MGET, which may be long after its timeout.
    */
-  readonly admit: (key: string) => BackendFailure | undefined
-  readonly leave: (key: string) => void
+  readonly admit: (key: string, weight: number) => BackendFailure | undefined
+  readonly leave: (key: string, weight: number) => void
   readonly timeoutMs: number
   readonly maxBatch: number
   /** Pending GETs that are sent without waiting for the end of the scheduler round. */
@@ -70,48 +71,27 @@ export const makeGetBatcher = (options: GetBatcherOptions) => {
     }
   }
 
+  const deliver = (batch: ReadonlyArray<Waiter>, values: ReadonlyArray<string | null>) => {
+    for (let i = 0; i < batch.length; i++) {
+      const value = values[i]
+      batch[i]!.resume(value === null || value === undefined ? NONE : Exit.succeed(Option.some(value)))
+    }
+    return undefined
+  }
+
   const send = (batch: ReadonlyArray<Waiter>) => {
     const first = batch[0]!.key
-    const refused = options.admit(first)
-    if (refused !== undefined) return fail(batch, refused)
-    const breaker = options.breakerFor(first)
-    const probe = breaker.tryAcquire()
-    if (probe === undefined) {
-      options.leave(first)
-      return fail(batch, breaker.rejection())
-    }
-    let settled = false
-    const timer = setTimeout(() => {
-      settled = true
-      const failure: BackendFailure = { reason: "Timeout", detail: `no reply within ${options.timeoutMs} ms` }
-      breaker.record(probe, failure)
-      fail(batch, failure)
-    }, options.timeoutMs)
-    const sent = options.mget(batch.map((w) => w.key))
-    sent.then(
-      () => options.leave(first),
-      () => options.leave(first),
-    )
-    sent.then(
-      (values) => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        breaker.record(probe, undefined)
-        for (let i = 0; i < batch.length; i++) {
-          const value = values[i]
-          batch[i]!.resume(value === null || value === undefined ? NONE : Exit.succeed(Option.some(value)))
-        }
-      },
-      (error: unknown) => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        const failure = options.classify(error)
-        breaker.record(probe, failure)
-        fail(batch, failure)
-      },
-    )
+    // No closure here may capture `batch`: they live as long as the command, the waiters must not.
+    const keys = batch.map((w) => w.key)
+    callBatch(batch, () => options.mget(keys), {
+      admit: (weight) => options.admit(first, weight),
+      leave: (weight) => options.leave(first, weight),
+      breaker: options.breakerFor(first),
+      timeoutMs: options.timeoutMs,
+      classify: options.classify,
+      deliver,
+      fail,
+    })
   }
 
   const flush = () => {

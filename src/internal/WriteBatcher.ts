@@ -12,6 +12,7 @@
  * breaker is told one outcome per batch.
  */
 import { Effect, Exit, Scheduler } from "effect"
+import { callBatch } from "./batchCall.js"
 import type { CircuitBreaker } from "./CircuitBreaker.js"
 import type { BackendFailure } from "./makeCache.js"
 
@@ -39,18 +40,23 @@ interface Waiter {
  * @category internal
  */
 export interface WriteBatcherOptions {
-  /** Sends one batch: the deadline and the keys and arguments of its operations, in order. */
+  /**
+   * Sends one batch: the deadline, the batch's own arguments (`batchArguments`), then the keys and arguments
+   * of its operations, in order.
+   */
   readonly send: (node: string, keys: ReadonlyArray<string>, args: ReadonlyArray<string>) => Promise<unknown>
   /** The deadline (server epoch ms) of a batch sent now to `node`. */
   readonly deadline: (node: string) => number
+  /** The arguments a batch carries once, after the deadline, from its first key (every key shares its slot). */
+  readonly batchArguments: (key: string) => ReadonlyArray<string>
   /** Splits a round's keys into groups that may share one script call (Redis Cluster: one hash slot). */
   readonly group: (keys: ReadonlyArray<string>) => ReadonlyArray<ReadonlyArray<number>>
   readonly nodeOf: (key: string) => string
   readonly classify: (error: unknown) => BackendFailure
   readonly breakerOf: (node: string) => CircuitBreaker
-  /** Counts a batch as pending on `node`; a failure when the node has too many unanswered commands. */
-  readonly admit: (node: string) => BackendFailure | undefined
-  readonly leave: (node: string) => void
+  /** Counts a batch's `weight` writes as pending on `node`; a failure when it has too many unanswered. */
+  readonly admit: (node: string, weight: number) => BackendFailure | undefined
+  readonly leave: (node: string, weight: number) => void
   /**
    * Called when an operation of a batch sent to `node` was refused with `READONLY`: the node is a replica
    * now. The refusal arrives as an element of the script's reply, which ioredis's `reconnectOnError` never
@@ -79,73 +85,48 @@ export const makeWriteBatcher = (options: WriteBatcherOptions) => {
     for (const waiter of batch) waiter.resume(exit)
   }
 
+  /** Every waiter's result from the batch's reply; the outage, if an operation's refusal means one. */
+  const deliver = (node: string) => (batch: ReadonlyArray<Waiter>, replies: unknown) => {
+    const results = replies as ReadonlyArray<unknown>
+    // An operation refused for a reason that means the node is unwell (READONLY after a failover) counts
+    // against it; one refused for its own reason (WRONGTYPE) does not.
+    let outage: BackendFailure | undefined
+    let demoted = false
+    for (let i = 0; i < batch.length; i++) {
+      const reply = results[i]
+      const waiter = batch[i]!
+      if (reply instanceof Error) {
+        if (reply.message.startsWith("READONLY")) demoted = true
+        const failure = options.classify(reply)
+        if (outage === undefined && isOutage(failure)) outage = failure
+        waiter.resume(Exit.fail(failure))
+      } else {
+        waiter.resume(Exit.succeed(waiter.op.decode(reply)))
+      }
+    }
+    if (demoted) options.demoted(node)
+    return outage
+  }
+
   const send = (batch: ReadonlyArray<Waiter>) => {
     const node = options.nodeOf(batch[0]!.op.key)
-    const refused = options.admit(node)
-    if (refused !== undefined) return failAll(batch, refused)
-    const breaker = options.breakerOf(node)
-    const permit = breaker.tryAcquire()
-    if (permit === undefined) {
-      options.leave(node)
-      return failAll(batch, breaker.rejection())
-    }
-    const keys: Array<string> = []
-    const args: Array<string> = [String(options.deadline(node))]
-    for (const { op } of batch) {
-      keys.push(op.key)
+    // No closure here may capture `batch`: they live as long as the command, the waiters must not.
+    const keys = new Array<string>(batch.length)
+    const args: Array<string> = [String(options.deadline(node)), ...options.batchArguments(batch[0]!.op.key)]
+    for (let i = 0; i < batch.length; i++) {
+      const op = batch[i]!.op
+      keys[i] = op.key
       for (const arg of op.args) args.push(arg)
     }
-    let settled = false
-    const timer = setTimeout(() => {
-      settled = true
-      const failure: BackendFailure = { reason: "Timeout", detail: `no reply within ${options.timeoutMs} ms` }
-      breaker.record(permit, failure)
-      failAll(batch, failure)
-    }, options.timeoutMs)
-    let sent: Promise<unknown>
-    try {
-      sent = options.send(node, keys, args)
-    } catch (error) {
-      sent = Promise.reject(error)
-    }
-    sent.then(
-      () => options.leave(node),
-      () => options.leave(node),
-    )
-    sent.then(
-      (replies) => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        const results = replies as ReadonlyArray<unknown>
-        // An operation refused for a reason that means the node is unwell (READONLY after a failover)
-        // counts against it; one refused for its own reason (WRONGTYPE) does not.
-        let outage: BackendFailure | undefined
-        let demoted = false
-        for (let i = 0; i < batch.length; i++) {
-          const reply = results[i]
-          const waiter = batch[i]!
-          if (reply instanceof Error) {
-            if (reply.message.startsWith("READONLY")) demoted = true
-            const failure = options.classify(reply)
-            if (outage === undefined && isOutage(failure)) outage = failure
-            waiter.resume(Exit.fail(failure))
-          } else {
-            waiter.resume(Exit.succeed(waiter.op.decode(reply)))
-          }
-        }
-        breaker.record(permit, outage)
-        if (demoted) options.demoted(node)
-      },
-      (error: unknown) => {
-        if (settled) return
-        settled = true
-        clearTimeout(timer)
-        const failure = options.classify(error)
-        breaker.record(permit, failure)
-        failAll(batch, failure)
-      },
-    )
+    callBatch(batch, () => options.send(node, keys, args), {
+      admit: (weight) => options.admit(node, weight),
+      leave: (weight) => options.leave(node, weight),
+      breaker: options.breakerOf(node),
+      timeoutMs: options.timeoutMs,
+      classify: options.classify,
+      deliver: deliver(node),
+      fail: failAll,
+    })
   }
 
   const flush = () => {

@@ -52,6 +52,7 @@ export const isEnvelope = (json: unknown): json is AsideEnvelope =>
 
 /** The stored text of `makeEnvelope`'s result starts so; the field order is `makeEnvelope`'s. */
 const PREFIX = /^\{"__cacheAside":1,"at":-?\d+,"exp":(-?\d+),"v":/
+const START = `{"${FIELD}":1,`
 
 /**
  * The logical expiry of stored text that is an envelope, read from its prefix (no parse), else undefined.
@@ -60,6 +61,8 @@ const PREFIX = /^\{"__cacheAside":1,"at":-?\d+,"exp":(-?\d+),"v":/
  * @category internal
  */
 export const envelopeExpiry = (text: string): number | undefined => {
+  // Most texts are not envelopes: a prefix test answers those without running the expression.
+  if (!text.startsWith(START)) return undefined
   const match = PREFIX.exec(text)
   return match === null ? undefined : Number(match[1])
 }

@@ -18,6 +18,7 @@
  * - entries hold the finished `Exit`, so a hit allocates nothing.
  */
 import { Exit, Option } from "effect"
+import { makeRecencyList } from "./recencyList.js"
 
 interface Entry {
   readonly key: string
@@ -111,34 +112,16 @@ const NONE: Exit.Exit<Option.Option<string>> = Exit.succeed(Option.none())
  */
 export const makeLocalTier = (options: LocalTierOptions): LocalTier => {
   const entries = new Map<string, Entry>()
-  let newest: Entry | undefined
-  let oldest: Entry | undefined
-
-  const unlink = (entry: Entry) => {
-    if (entry.newer === undefined) newest = entry.older
-    else entry.newer.older = entry.older
-    if (entry.older === undefined) oldest = entry.newer
-    else entry.older.newer = entry.newer
-    entry.older = undefined
-    entry.newer = undefined
-  }
-  const pushNewest = (entry: Entry) => {
-    entry.older = newest
-    entry.newer = undefined
-    if (newest === undefined) oldest = entry
-    else newest.newer = entry
-    newest = entry
-  }
+  const recency = makeRecencyList<Entry>()
   const remove = (key: string) => {
     const entry = entries.get(key)
     if (entry === undefined) return
     entries.delete(key)
-    unlink(entry)
+    recency.unlink(entry)
   }
   const clear = () => {
     entries.clear()
-    newest = undefined
-    oldest = undefined
+    recency.clear()
   }
   const inflight = new Map<string, Inflight>()
   const nodes = new Map<string, NodeState>()
@@ -181,7 +164,8 @@ export const makeLocalTier = (options: LocalTierOptions): LocalTier => {
       newer: undefined,
     }
     entries.set(key, entry)
-    pushNewest(entry)
+    recency.push(entry)
+    const oldest = recency.oldest()
     if (entries.size > maxEntries && oldest !== undefined) remove(oldest.key)
   }
 
@@ -198,10 +182,7 @@ export const makeLocalTier = (options: LocalTierOptions): LocalTier => {
         onLookup?.(false)
         return undefined
       }
-      if (entry !== newest) {
-        unlink(entry)
-        pushNewest(entry)
-      }
+      recency.touch(entry)
       onLookup?.(true)
       return entry
     },

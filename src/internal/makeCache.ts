@@ -3,7 +3,7 @@
  * shapes, error context and spans. A backend only moves strings in and out of storage, with keys already
  * prefixed and arguments already valid, so two backends cannot disagree on what is valid input.
  */
-import { Duration, Effect, Either, identity, Option } from "effect"
+import { Cause, Duration, Effect, Either, identity, Option } from "effect"
 import {
   Cache,
   CacheError,
@@ -125,6 +125,8 @@ export interface FrontOptions {
  */
 export const cacheError = (props: ConstructorParameters<typeof CacheError>[0]) => new CacheError(props, true)
 
+const UNTAGGED: Either.Either<ReadonlyArray<string>, string> = Either.right([])
+
 const invalid = (operation: string, key: string | undefined, detail: string) =>
   cacheError({ reason: "InvalidArgument", operation, key, detail })
 
@@ -132,6 +134,23 @@ const contextualize =
   (operation: string, key?: string) =>
   (failure: BackendFailure): CacheError =>
     cacheError({ reason: failure.reason, operation, key, detail: failure.detail, cause: failure.cause })
+
+/**
+ * `Effect.mapError(self, contextualize(operation, key))` for the per-key operations, built on `catchAllCause`:
+ * `mapError` is a match on both channels, so every success is wrapped again and takes one more turn of the
+ * fiber's loop; here a success passes the handler by. Failures and defects come out as `mapError` gives them.
+ */
+const contextualized = <A, R>(
+  self: Effect.Effect<A, BackendFailure, R>,
+  operation: string,
+  key: string,
+): Effect.Effect<A, CacheError, R> =>
+  Effect.catchAllCause(self, (cause) => {
+    const failure = Cause.failureOrCause(cause)
+    return Either.isLeft(failure)
+      ? Effect.fail(contextualize(operation, key)(failure.left))
+      : Effect.failCause(failure.right)
+  })
 
 const toEntries = (
   entries: Iterable<SetManyEntry> | Readonly<Record<string, string>>,
@@ -160,7 +179,7 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
 
   /** The distinct tags of a write (empty: untagged), or why they are invalid. */
   const tagsOf = (tags: ReadonlyArray<string> | undefined): Either.Either<ReadonlyArray<string>, string> => {
-    if (tags === undefined || tags.length === 0) return Either.right([])
+    if (tags === undefined || tags.length === 0) return UNTAGGED
     const distinct = Array.from(new Set(tags))
     if (distinct.length > MAX_TAGS) return Either.left(`at most ${MAX_TAGS} tags per write`)
     for (const tag of distinct) {
@@ -203,11 +222,13 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
     if (Either.isLeft(ttl)) return Effect.fail(invalid(operation, key, ttl.left))
     const tags = tagsOf(options?.tags)
     if (Either.isLeft(tags)) return Effect.fail(invalid(operation, key, tags.left))
-    return (
+    return contextualized(
       tags.right.length === 0
         ? backend.set(withPrefix(key), value, ttl.right)
-        : backend.setTagged([[withPrefix(key), value, tags.right]], ttl.right)
-    ).pipe(Effect.mapError(contextualize(operation, key)))
+        : backend.setTagged([[withPrefix(key), value, tags.right]], ttl.right),
+      operation,
+      key,
+    )
   }
 
   const set = (key: string, value: string, options?: SetOptions) =>
@@ -228,10 +249,7 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
     (key: string): Effect.Effect<A, CacheError> => {
       const bad = checkKey(operation, key)
       if (bad) return Effect.fail(bad)
-      return run(withPrefix(key)).pipe(
-        Effect.mapError(contextualize(operation, key)),
-        span(`Cache.${operation}`),
-      )
+      return contextualized(run(withPrefix(key)), operation, key).pipe(span(`Cache.${operation}`))
     }
 
   const expire = (key: string, ttl: Duration.DurationInput) => {

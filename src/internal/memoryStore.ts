@@ -11,6 +11,12 @@
 /** No slot: the end of a list, a key that is not stored, an entry that is not in the heap. */
 const NIL = -1
 const NO_EXPIRY = Number.POSITIVE_INFINITY
+/**
+ * The expiry instant of a retired slot: an entry the expire cycle reclaimed whose key is still in its shard's
+ * Map (see `MemoryStore.expireCycle`). Every `now` is past it, so a lookup that finds it sees an expired
+ * entry, and only the code that would reclaim it has to tell the two apart.
+ */
+const RETIRED = Number.NEGATIVE_INFINITY
 const INITIAL_CAPACITY = 1024
 /**
  * Slot arrays left large by a peak are rebuilt at the size of what is left once it is at most a quarter of
@@ -55,7 +61,12 @@ export const MAX_MAP_SIZE = 16_777_216
  * @category internal
  */
 export class MemoryStore {
-  private readonly shards = Array.from({ length: SHARDS }, () => new Map<string, number>())
+  private shards = Array.from({ length: SHARDS }, () => new Map<string, number>())
+  /** Per shard: its entries that are not retired (the rest of its Map's keys point to retired slots). */
+  private readonly liveInShard = new Int32Array(SHARDS)
+  /** Per shard: its retired slots, linked through `newer`. */
+  private readonly retiredHead = new Int32Array(SHARDS).fill(NIL)
+  private retiredCount = 0
   private count = 0
   private keys: Array<string | undefined> = []
   private values: Array<string | undefined> = []
@@ -95,10 +106,31 @@ export class MemoryStore {
   get(key: string, now: number): string | undefined {
     const slot = this.shards[shardOf(key)]!.get(key)
     if (slot === undefined) return undefined
-    if (now > this.expiresAt[slot]!) {
-      this.remove(slot)
+    const expiresAt = this.expiresAt[slot]!
+    if (now > expiresAt) {
+      if (expiresAt !== RETIRED) this.remove(slot)
       return undefined
     }
+    return this.use(slot)
+  }
+
+  /**
+   * `get` for the hot path: the time is read from `clock` only when the entry has an expiry, so a hit on a
+   * key without one reads no clock at all (`Date.now()` costs about as much as the rest of a hit).
+   */
+  getReadingClock(key: string, clock: { unsafeCurrentTimeMillis(): number }): string | undefined {
+    const slot = this.shards[shardOf(key)]!.get(key)
+    if (slot === undefined) return undefined
+    const expiresAt = this.expiresAt[slot]!
+    if (expiresAt !== NO_EXPIRY && (expiresAt === RETIRED || clock.unsafeCurrentTimeMillis() > expiresAt)) {
+      if (expiresAt !== RETIRED) this.remove(slot)
+      return undefined
+    }
+    return this.use(slot)
+  }
+
+  /** The value of a live slot, marking it the most recently used. */
+  private use(slot: number): string | undefined {
     if (slot !== this.mostRecent) {
       this.unlink(slot)
       this.linkMostRecent(slot)
@@ -110,8 +142,9 @@ export class MemoryStore {
   lookup(key: string, now: number, touch: boolean): number {
     const slot = this.shards[shardOf(key)]!.get(key)
     if (slot === undefined) return NIL
-    if (now > this.expiresAt[slot]!) {
-      this.remove(slot)
+    const expiresAt = this.expiresAt[slot]!
+    if (now > expiresAt) {
+      if (expiresAt !== RETIRED) this.remove(slot)
       return NIL
     }
     if (touch && slot !== this.mostRecent) {
@@ -138,7 +171,7 @@ export class MemoryStore {
   /** Stores a value with an expiry instant (`Infinity`: none) and marks it used, evicting if full. */
   set(key: string, value: string, expiresAt: number, now: number): void {
     const slot = this.shards[shardOf(key)]!.get(key)
-    if (slot === undefined) {
+    if (slot === undefined || this.expiresAt[slot] === RETIRED) {
       this.insert(key, value, expiresAt, now)
       return
     }
@@ -151,7 +184,10 @@ export class MemoryStore {
     }
   }
 
-  /** Adds a key that is not stored, evicting first if the store is full. */
+  /**
+   * Adds a key that is not stored, evicting first if the store is full. A retired slot the key's Map entry
+   * pointed to stays on its shard's retired list until `purgeRetired` or a compaction frees it.
+   */
   insert(key: string, value: string, expiresAt: number, now: number): void {
     if (this.count >= this.maxEntries) this.evictOne(now)
     const slot = this.allocate()
@@ -161,7 +197,9 @@ export class MemoryStore {
     this.heapIndex[slot] = NIL
     this.setExpiry(slot, expiresAt)
     this.linkMostRecent(slot)
-    this.shards[shardOf(key)]!.set(key, slot)
+    const shard = shardOf(key)
+    this.shards[shard]!.set(key, slot)
+    this.liveInShard[shard]!++
     this.count++
   }
 
@@ -185,9 +223,17 @@ export class MemoryStore {
     }
   }
 
-  remove(slot: number): void {
+  /**
+   * Removes a stored entry. Returns true when the delete may have made V8 rehash the shard's Map into a
+   * smaller table, which it does when the Map's size falls below a quarter of its capacity (a power of two):
+   * only a size one below a power of two can be such a moment.
+   */
+  remove(slot: number): boolean {
     const key = this.keys[slot]!
-    this.shards[shardOf(key)]!.delete(key)
+    const index = shardOf(key)
+    const shard = this.shards[index]!
+    shard.delete(key)
+    this.liveInShard[index]!--
     this.onRemove(key)
     this.count--
     this.unlink(slot)
@@ -196,6 +242,8 @@ export class MemoryStore {
     this.values[slot] = undefined
     this.newer[slot] = this.freeHead
     this.freeHead = slot
+    const size = shard.size
+    return (size & (size + 1)) === 0
   }
 
   /** Counts the live keys that match, without marking them used (as `SCAN`); reclaims expired ones seen. */
@@ -204,7 +252,9 @@ export class MemoryStore {
     // Deleting the entry being visited is safe while iterating a Map.
     for (const shard of this.shards) {
       for (const [key, slot] of shard) {
-        if (now > this.expiresAt[slot]!) this.remove(slot)
+        const expiresAt = this.expiresAt[slot]!
+        if (expiresAt === RETIRED) continue
+        if (now > expiresAt) this.remove(slot)
         else if (matches(key)) count++
       }
     }
@@ -216,7 +266,9 @@ export class MemoryStore {
     let deleted = 0
     for (const shard of this.shards) {
       for (const [key, slot] of shard) {
-        if (now > this.expiresAt[slot]!) {
+        const expiresAt = this.expiresAt[slot]!
+        if (expiresAt === RETIRED) continue
+        if (now > expiresAt) {
           this.remove(slot)
         } else if (matches(key)) {
           this.remove(slot)
@@ -230,6 +282,9 @@ export class MemoryStore {
 
   clear(): void {
     for (const shard of this.shards) shard.clear()
+    this.liveInShard.fill(0)
+    this.retiredHead.fill(NIL)
+    this.retiredCount = 0
     this.count = 0
     this.keys = []
     this.values = []
@@ -253,21 +308,94 @@ export class MemoryStore {
   }
 
   /**
-   * One active expire cycle: reclaims due entries, earliest expiry first, until none is due or `outOfTime()`
-   * (asked after each entry) says the budget is spent. Returns true when due entries are left.
+   * One active expire cycle: reclaims due entries, earliest expiry first, until none is due or `outOfTime`
+   * (asked after each entry, and told whether reclaiming it may have made V8 rehash a Map) says the budget
+   * is spent. Returns true when due entries are left.
+   *
+   * The entries it reclaims are retired, not deleted: value, LRU links and heap place go at once, but the key
+   * stays in its shard's Map, pointing to a slot marked `RETIRED`, until `purgeRetired` (or a compaction)
+   * clears it. Deleting it would make V8 shrink the Map each time its size falls below a quarter of its
+   * capacity, and when many entries expire together every shard does that at the same moment: 64 rehashes
+   * of thousands of keys, and new tables of tens of MB that set off a mark-compact in the middle of the
+   * expiry. A shard whose keys have all expired is instead replaced by an empty Map, with no rehash at all.
    */
-  expireCycle(now: number, outOfTime: () => boolean): boolean {
+  expireCycle(now: number, outOfTime: (mayHaveRehashed: boolean) => boolean): boolean {
     while (this.heapSize > 0) {
       const slot = this.heap[0]!
       if (!(now > this.expiresAt[slot]!)) break
-      this.remove(slot)
-      // After every entry: a removal is cheap, but now and then it makes V8 rehash a shard's Map.
-      if (outOfTime()) {
+      this.retire(slot)
+      if (outOfTime(false)) {
         return this.heapSize > 0 && now > this.expiresAt[this.heap[0]!]!
       }
     }
     this.compactIfSparse()
     return false
+  }
+
+  /**
+   * Clears the Map entries of retired slots and frees the slots, for the shards where they are at least as
+   * many as the live keys: a shard with no live key gets an empty Map, the others have the retired keys
+   * deleted. `outOfTime` is asked after each shard and each deletion; returns true when it stopped before
+   * looking at every shard (the next call then returns false at once if nothing is left to do).
+   */
+  purgeRetired(outOfTime: (mayHaveRehashed: boolean) => boolean): boolean {
+    for (let index = 0; index < SHARDS && this.retiredCount > 0; index++) {
+      let slot = this.retiredHead[index]!
+      if (slot === NIL) continue
+      const live = this.liveInShard[index]!
+      const shard = this.shards[index]!
+      if (live === 0) {
+        this.shards[index] = new Map()
+        while (slot !== NIL) {
+          const next = this.newer[slot]!
+          this.free(slot)
+          slot = next
+        }
+        this.retiredHead[index] = NIL
+        if (outOfTime(false)) return true
+      } else if (shard.size - live >= live) {
+        while (slot !== NIL) {
+          const next = this.newer[slot]!
+          const key = this.keys[slot]!
+          // A key written again since it was retired points to its new slot: only the stale entry goes.
+          let mayHaveRehashed = false
+          if (shard.get(key) === slot) {
+            shard.delete(key)
+            const size = shard.size
+            mayHaveRehashed = (size & (size + 1)) === 0
+          }
+          this.free(slot)
+          slot = next
+          this.retiredHead[index] = slot
+          if (outOfTime(mayHaveRehashed)) return true
+        }
+      }
+    }
+    return false
+  }
+
+  /** Reclaims an expired entry but leaves its key in its shard's Map (see `expireCycle`). */
+  private retire(slot: number): void {
+    const key = this.keys[slot]!
+    const index = shardOf(key)
+    this.liveInShard[index]!--
+    this.onRemove(key)
+    this.count--
+    this.unlink(slot)
+    if (this.heapIndex[slot] !== NIL) this.heapRemove(slot)
+    this.values[slot] = undefined
+    this.expiresAt[slot] = RETIRED
+    this.newer[slot] = this.retiredHead[index]!
+    this.retiredHead[index] = slot
+    this.retiredCount++
+  }
+
+  /** Puts a retired slot on the free list. */
+  private free(slot: number): void {
+    this.keys[slot] = undefined
+    this.newer[slot] = this.freeHead
+    this.freeHead = slot
+    this.retiredCount--
   }
 
   private evictOne(now: number): void {
@@ -281,8 +409,26 @@ export class MemoryStore {
       this.freeHead = this.newer[free]!
       return free
     }
-    if (this.allocated === this.capacity) this.resize(Math.min(this.capacity * 2, this.maxEntries), true)
+    if (this.allocated === this.capacity) {
+      // Every slot is live or retired; the live ones are fewer than maxEntries (the caller evicted).
+      if (this.capacity >= this.maxEntries) return this.recycleRetired()
+      this.resize(Math.min(this.capacity * 2, this.maxEntries), true)
+    }
     return this.allocated++
+  }
+
+  /** A retired slot, its key's stale Map entry cleared, for a store whose slots are all in use. */
+  private recycleRetired(): number {
+    let index = 0
+    while (this.retiredHead[index] === NIL) index++
+    const slot = this.retiredHead[index]!
+    this.retiredHead[index] = this.newer[slot]!
+    const key = this.keys[slot]!
+    const shard = this.shards[index]!
+    if (shard.get(key) === slot) shard.delete(key)
+    this.keys[slot] = undefined
+    this.retiredCount--
+    return slot
   }
 
   private resize(capacity: number, keep: boolean): void {
@@ -307,13 +453,20 @@ export class MemoryStore {
     const keys: Array<string | undefined> = []
     const values: Array<string | undefined> = []
     const expiresAt = new Float64Array(capacity)
+    // New Maps: they drop the keys of retired slots, and the tables a peak left large.
+    this.shards = Array.from({ length: SHARDS }, () => new Map<string, number>())
+    this.liveInShard.fill(0)
+    this.retiredHead.fill(NIL)
+    this.retiredCount = 0
     let next = 0
     for (let slot = this.leastRecent; slot !== NIL; slot = this.newer[slot]!) {
       const key = this.keys[slot]!
       keys.push(key)
       values.push(this.values[slot])
       expiresAt[next] = this.expiresAt[slot]!
-      this.shards[shardOf(key)]!.set(key, next++)
+      const shard = shardOf(key)
+      this.shards[shard]!.set(key, next++)
+      this.liveInShard[shard]!++
     }
     this.keys = keys
     this.values = values

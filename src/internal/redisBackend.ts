@@ -163,6 +163,19 @@ class PendingLimitMarker {
 }
 
 const ignore = (): void => undefined
+const DELETE_ARGS = ["d"] as const
+
+/** A ttl as a script argument ("" for none); the text of the last one is kept, as callers repeat theirs. */
+let lastTtl: number | undefined
+let lastTtlText = ""
+const ttlText = (ttlMs: number | undefined): string => {
+  if (ttlMs === undefined) return ""
+  if (ttlMs !== lastTtl) {
+    lastTtl = ttlMs
+    lastTtlText = String(ttlMs)
+  }
+  return lastTtlText
+}
 const isOne = (reply: unknown): boolean => reply === 1
 
 /** ioredis's wording for "the command was refused because the connection is not up". */
@@ -289,16 +302,19 @@ export const makeRedisBackend = (
     // end), not when our timer gives up on it: until then it holds memory in ioredis and the socket.
     const pending = new Map<string, number>()
     // Every command and batch passes here first: the place to refuse them all (refusal) and to bound them.
-    const admit = (node: string): BackendFailure | undefined => {
+    // A batch of the GET or write batcher weighs as many commands as it carries operations: counted per
+    // batch, 10,000 pending batches of 128 writes let 1.28 million writes queue in ioredis behind a hung
+    // server. A batch bigger than the bound still goes when nothing else is pending.
+    const admit = (node: string, weight = 1): BackendFailure | undefined => {
       const refused = refusal()
       if (refused !== undefined) return refused
       const count = pending.get(node) ?? 0
-      if (count >= tuning.maxPendingCommands)
+      if (count > 0 && count + weight > tuning.maxPendingCommands)
         return classify(new PendingLimitMarker(tuning.maxPendingCommands))
-      pending.set(node, count + 1)
+      pending.set(node, count + weight)
       return undefined
     }
-    const leave = (node: string) => pending.set(node, (pending.get(node) ?? 1) - 1)
+    const leave = (node: string, weight = 1) => pending.set(node, (pending.get(node) ?? weight) - weight)
 
     const withTimeout = <A>(promise: Promise<A>): Promise<A> =>
       new Promise<A>((resolve, reject) => {
@@ -406,20 +422,22 @@ export const makeRedisBackend = (
       group: topology.group,
       classify,
       breakerFor,
-      admit: (key) => admit(nodeIdOf(key)),
-      leave: (key) => leave(nodeIdOf(key)),
+      admit: (key, weight) => admit(nodeIdOf(key), weight),
+      leave: (key, weight) => leave(nodeIdOf(key), weight),
       timeoutMs,
       maxBatch: 1_000,
-      // At 256 concurrent readers, 64 meant four MGETs (four socket writes) a round; 256 measured better on
-      // get-concurrent (median 0.84 against 0.61 of node-redis, three runs each) and mixed-90-10 on 2 cores,
-      // where Redis and the client share the CPU and overlapping them gains little.
-      eagerBatch: 256,
+      // At 256 concurrent readers: 256 (one MGET a round) left the client idle 27% of the time, waiting for
+      // the one reply; 128 keeps two MGETs in flight, so one is answered while the fibers of the other run
+      // (400-510k GETs/s against 260-370k at 256, alternating runs on the compiled build); 64 meant four
+      // socket writes a round, and a write on loopback also does the receiving side's work.
+      eagerBatch: 128,
     })
 
     const writeBatch = makeEncodedScript(Scripts.writeBatch.lua)
     const writer = makeWriteBatcher({
       send: (_node, keys, args) => writeBatch(client, keys, args),
       deadline: (node) => clockFor(node).deadline(timeoutMs),
+      batchArguments: (key) => [tagBase(key), tagMarker(key)],
       group: topology.group,
       nodeOf: nodeIdOf,
       classify,
@@ -434,7 +452,8 @@ export const makeRedisBackend = (
       },
       timeoutMs,
       maxBatch: 512,
-      eagerBatch: 64,
+      // As for GETs: two batches in flight per 256-fiber round, half the socket writes of 64.
+      eagerBatch: 128,
     })
 
     /**
@@ -503,16 +522,24 @@ export const makeRedisBackend = (
     // prefix remove them too: per key a record of its tags, per (tag, slot) an index of keys, and in a
     // cluster per tag a registry of the slots that may hold an index.
     const tagPrefix = `${extra.keyPrefix ?? ""}__tags__:`
-    const bases: Array<string | undefined> = []
-    const baseOfSlot = (slot: number): string => {
-      let base = bases[slot]
-      if (base === undefined) {
-        base = `${tagPrefix}{${slotToken(slot)}}`
-        bases[slot] = base
+    /** One string per slot, built on first use (a slot's tag keys are named on every write to it). */
+    const perSlot = (name: (token: string) => string) => {
+      const names: Array<string | undefined> = []
+      return (slot: number): string => {
+        let known = names[slot]
+        if (known === undefined) {
+          known = name(slotToken(slot))
+          names[slot] = known
+        }
+        return known
       }
-      return base
     }
+    const baseOfSlot = perSlot((token) => `${tagPrefix}{${token}}`)
     const tagBase = (key: string) => baseOfSlot(topology.tagSlot(key))
+    // Whether tags are in use in a slot (scripts.ts `writeBatch`); outside the base, so that the records and
+    // indexes (`<base>k:…`, `<base>t:…`) can be counted without it.
+    const markerOfSlot = perSlot((token) => `${tagPrefix}u{${token}}`)
+    const tagMarker = (key: string) => markerOfSlot(topology.tagSlot(key))
     const registryKey = (tag: string) => `${tagPrefix}r:${tag}`
     const taggedSetScript = makeEncodedScript(Scripts.taggedSet.lua)
     const registerScript = makeEncodedScript(Scripts.registerTagSlot.lua)
@@ -552,7 +579,7 @@ export const makeRedisBackend = (
       await register(tags, slot, ttl === "" ? undefined : Number(ttl))
       const base = baseOfSlot(slot)
       const keys = [key, `${base}k:${key}`]
-      const args = [String(deadline(key)), ttl, value, base]
+      const args = [String(deadline(key)), ttl, value, base, markerOfSlot(slot)]
       for (const tag of tags) {
         keys.push(`${base}t:${tag}`)
         args.push(tag)
@@ -612,7 +639,7 @@ export const makeRedisBackend = (
       set: (key, value, ttlMs) =>
         writer.write({
           key,
-          args: ["s", value, ttlMs === undefined ? "" : String(ttlMs), tagBase(key)],
+          args: ["s", value, ttlText(ttlMs)],
           decode: ignore,
         }),
       setMany: (entries, ttlMs) =>
@@ -628,7 +655,7 @@ export const makeRedisBackend = (
                   // Every key of a group is on one node: that node's clock states the deadline.
                   const args = [String(deadline(keys[0])), ttl]
                   for (const i of indices) args.push(entries[i]![1])
-                  args.push(tagBase(keys[0]!))
+                  args.push(tagBase(keys[0]!), tagMarker(keys[0]!))
                   return setManyScript(client, keys, args)
                 }
                 // A big batch right after the event loop was blocked (building the batch, say) may find
@@ -639,7 +666,7 @@ export const makeRedisBackend = (
             )
           }, entries[0]?.[0]),
         ),
-      delete: (key) => writer.write({ key, args: ["d", tagBase(key)], decode: isOne }),
+      delete: (key) => writer.write({ key, args: DELETE_ARGS, decode: isOne }),
       exists: (key) =>
         Effect.map(
           call(() => client.exists(key), key),
@@ -648,14 +675,14 @@ export const makeRedisBackend = (
       expire: (key, ttlMs) =>
         writer.write({
           key,
-          args: ["e", ttlMs === "persist" ? "persist" : String(Math.max(ttlMs, 0)), tagBase(key)],
+          args: ["e", ttlMs === "persist" ? "persist" : String(Math.max(ttlMs, 0))],
           decode: isOne,
         }),
       pttl: (key) => call(() => client.pttl(key), key),
       incrBy: (key, amount, ttlMs) =>
         writer.write({
           key,
-          args: ["i", String(amount), ttlMs === undefined ? "" : String(ttlMs), tagBase(key)],
+          args: ["i", String(amount), ttlText(ttlMs)],
           decode: Number,
         }),
       deletePattern: (pattern) =>

@@ -44,8 +44,10 @@ export interface ScriptDefinition {
 
 /**
  * SET of many keys in one atomic step; ARGV: deadline, ttl ("" for none), one value per key, then the tag
- * base of the keys (tagScripts below): an untagged write removes the keys' tag records, so they leave their
- * tags (one DEL of them all, about 0.1 µs per key).
+ * base and tags-in-use marker of the keys (tagScripts below): where tags are in use (the marker exists, see
+ * `writeBatch`), an
+ * untagged write removes the keys' tag records, so they leave their tags (one DEL of them all, about 0.1 µs
+ * per key).
  * One reply instead of one per key is what makes this faster than a pipeline of SET PX.
  *
  * Inside, every `redis.call` has a fixed cost (about 1.2 µs here), so one MSET replaces a SET per key, and
@@ -65,9 +67,11 @@ for i = 1, #KEYS do
 end
 redis.call('MSET', unpack(kv))
 local base = ARGV[#KEYS + 3]
-local records = {}
-for i = 1, #KEYS do records[i] = base .. 'k:' .. KEYS[i] end
-redis.call('DEL', unpack(records))
+if redis.call('EXISTS', ARGV[#KEYS + 4]) == 1 then
+  local records = {}
+  for i = 1, #KEYS do records[i] = base .. 'k:' .. KEYS[i] end
+  redis.call('DEL', unpack(records))
+end
 local ttl = tonumber(ARGV[2])
 if ttl == nil then return #KEYS end
 if ttl < 4503599627370496 then
@@ -82,18 +86,21 @@ return #KEYS`,
 /**
  * Many single-key writes from concurrent callers in one script call: one deadline check for the whole batch,
  * then each operation in call order, each with a result of its own. KEYS: one key per operation. ARGV: the
- * deadline, then per operation its code and arguments:
+ * deadline, the batch's tag base and tags-in-use marker (every key of a batch is in one slot, so they share
+ * them), then per operation its code and arguments:
  *
- * - `s value ttl base`: SET [PX ttl] ("" for none); 1.
- * - `d base`: DEL; 0 or 1.
- * - `e ttl base`: PEXPIRE, or PERSIST when ttl is "persist"; 1 if the key exists.
- * - `i amount ttl base`: INCRBY with the expiry set when it creates the key, refused (and undone) when the
+ * - `s value ttl`: SET [PX ttl] ("" for none); 1.
+ * - `d`: DEL; 0 or 1.
+ * - `e ttl`: PEXPIRE, or PERSIST when ttl is "persist"; 1 if the key exists.
+ * - `i amount ttl`: INCRBY with the expiry set when it creates the key, refused (and undone) when the
  *   result is not a safe integer; the new value.
  *
- * `base` is the key's tag base (see `taggedSet`): SET and DEL remove the key's tag record (an untagged write
- * leaves the key's tags), INCRBY that creates the key removes a stale one, and an expiry change is applied to
- * the record too and raises the expiry of the key's tag indexes to cover it. The record and indexes are
- * not declared in KEYS; they are in the key's slot by construction.
+ * Tag bookkeeping (see `taggedSet`) is only done where tags are in use: when the slot's marker (set by every
+ * tagged write) exists. Then SET and DEL remove the key's tag record (an
+ * untagged write leaves the key's tags), INCRBY that creates the key removes a stale one, and an expiry
+ * change is applied to the record too and raises the expiry of the key's tag indexes to cover it. Without
+ * the marker there are no records to keep, and a SET costs one command instead of two. The record, the
+ * indexes and the marker are not declared in KEYS; they are in the key's slot by construction.
  *
  * An operation Redis refuses (WRONGTYPE, not an integer, OOM) is an error element of the reply, not a failure
  * of the batch: `redis.pcall`. No shebang, so that at `maxmemory` the deletes of a batch still run while its
@@ -106,7 +113,9 @@ return #KEYS`,
 export const writeBatch: ScriptDefinition = {
   lua: `${guard}
 local out = {}
-local a = 2
+local b, marker = ARGV[2], ARGV[3]
+local tagged = redis.call('EXISTS', marker) == 1
+local a = 4
 for i = 1, #KEYS do
   local k = KEYS[i]
   local op = ARGV[a]
@@ -114,25 +123,29 @@ for i = 1, #KEYS do
     local r
     if ARGV[a + 2] == '' then r = redis.pcall('SET', k, ARGV[a + 1])
     else r = redis.pcall('SET', k, ARGV[a + 1], 'PX', ARGV[a + 2]) end
-    if r.err then out[i] = r else out[i] = 1; redis.call('DEL', ARGV[a + 3] .. 'k:' .. k) end
-    a = a + 4
+    if r.err then out[i] = r else
+      out[i] = 1
+      if tagged then redis.call('DEL', b .. 'k:' .. k) end
+    end
+    a = a + 3
   elseif op == 'd' then
     out[i] = redis.pcall('DEL', k)
-    redis.call('DEL', ARGV[a + 1] .. 'k:' .. k)
-    a = a + 2
+    if tagged then redis.call('DEL', b .. 'k:' .. k) end
+    a = a + 1
   elseif op == 'e' then
-    local b = ARGV[a + 2]
     local rec = b .. 'k:' .. k
     if ARGV[a + 1] == 'persist' then
       if redis.call('EXISTS', k) == 0 then out[i] = 0 else
         redis.pcall('PERSIST', k)
         out[i] = 1
-        for _, tag in ipairs(redis.call('SMEMBERS', rec)) do redis.call('PERSIST', b .. 't:' .. tag) end
-        redis.call('PERSIST', rec)
+        if tagged then
+          for _, tag in ipairs(redis.call('SMEMBERS', rec)) do redis.call('PERSIST', b .. 't:' .. tag) end
+          if redis.call('PERSIST', rec) == 1 then redis.call('PERSIST', marker) end
+        end
       end
     else
       out[i] = redis.pcall('PEXPIRE', k, ARGV[a + 1])
-      if out[i] == 1 then
+      if out[i] == 1 and tagged then
         local ms = tonumber(ARGV[a + 1])
         if ms <= 0 then redis.call('DEL', rec) else
           for _, tag in ipairs(redis.call('SMEMBERS', rec)) do
@@ -140,13 +153,17 @@ for i = 1, #KEYS do
             local left = redis.call('PTTL', idx)
             if left >= 0 and left < ms then redis.call('PEXPIRE', idx, ms) end
           end
-          redis.call('PEXPIRE', rec, ms)
+          if redis.call('PEXPIRE', rec, ms) == 1 then
+            local left = redis.call('PTTL', marker)
+            if left >= 0 and left < ms then redis.call('PEXPIRE', marker, ms) end
+          end
         end
       end
     end
-    a = a + 3
+    a = a + 2
   elseif op == 'i' then
-    local created = redis.call('EXISTS', k) == 0
+    -- Whether INCRBY creates the key matters only for a ttl to set or a stale tag record to remove.
+    local created = (ARGV[a + 2] ~= '' or tagged) and redis.call('EXISTS', k) == 0
     local v = redis.pcall('INCRBY', k, ARGV[a + 1])
     if type(v) == 'table' then
       out[i] = v
@@ -156,11 +173,11 @@ for i = 1, #KEYS do
     else
       if created then
         if ARGV[a + 2] ~= '' then redis.call('PEXPIRE', k, ARGV[a + 2]) end
-        redis.call('DEL', ARGV[a + 3] .. 'k:' .. k)
+        if tagged then redis.call('DEL', b .. 'k:' .. k) end
       end
       out[i] = v
     end
-    a = a + 4
+    a = a + 3
   else
     return redis.error_reply('ERR unknown batch operation ' .. tostring(op))
   end
@@ -279,10 +296,13 @@ return 0`,
 /**
  * A tagged write, in one atomic step: SET [PX ttl], the key's tag record (a set of its tags, with the key's
  * ttl), and the key in the index set of each of its tags. KEYS: the key, its record, then one index per tag
- * (in the order of the tags in ARGV). ARGV: deadline, ttl ("" for none), value, tag base, then the tags.
+ * (in the order of the tags in ARGV). ARGV: deadline, ttl ("" for none), value, tag base, marker, then the
+ * tags.
  *
  * The tag base (`<prefix>__tags__:{<slot token>}`) puts the record and the indexes in the key's hash slot:
- * record `base .. 'k:' .. key`, index `base .. 't:' .. tag`. Tags the key had and no longer has are removed
+ * record `base .. 'k:' .. key`, index `base .. 't:' .. tag`, and the marker (`<prefix>__tags__:u{<slot token>}`,
+ * in the slot too) that tells untagged writes of the slot that tag records may exist (see `writeBatch`). The marker's expiry, like an index's, is
+ * raised to cover every record's, so it goes when the last record of its slot goes. Tags the key had and no longer has are removed
  * from their indexes (undeclared keys, of this slot). An index's expiry is raised to cover the key's (none
  * when the key has none): an index lives as long as its longest-lived member, then costs nothing. Each
  * index also drops up to two random members that no longer carry the tag (gone, overwritten): a bounded
@@ -297,23 +317,31 @@ local key, rec, base = KEYS[1], KEYS[2], ARGV[4]
 local ttl = ARGV[2]
 if ttl == '' then redis.call('SET', key, ARGV[3]) else redis.call('SET', key, ARGV[3], 'PX', ttl) end
 local tagged = {}
-for i = 5, #ARGV do tagged[ARGV[i]] = true end
+for i = 6, #ARGV do tagged[ARGV[i]] = true end
 for _, old in ipairs(redis.call('SMEMBERS', rec)) do
   if not tagged[old] then redis.call('SREM', base .. 't:' .. old, key) end
 end
 redis.call('DEL', rec)
-redis.call('SADD', rec, unpack(ARGV, 5))
+redis.call('SADD', rec, unpack(ARGV, 6))
 if ttl ~= '' then redis.call('PEXPIRE', rec, ttl) end
 local ms = tonumber(ttl)
+-- Raises the expiry of a key just written (its PTTL before the write: -2 if it did not exist) to cover ttl.
+local function cover(k, before)
+  if ms == nil then
+    if before >= 0 then redis.call('PERSIST', k) end
+  elseif before == -2 or (before >= 0 and before < ms) then
+    redis.call('PEXPIRE', k, ttl)
+  end
+end
+local marker = ARGV[5]
+local left = redis.call('PTTL', marker)
+redis.call('SET', marker, '1', 'KEEPTTL')
+cover(marker, left)
 for i = 3, #KEYS do
-  local idx, tag = KEYS[i], ARGV[i + 2]
+  local idx, tag = KEYS[i], ARGV[i + 3]
   local before = redis.call('PTTL', idx)
   redis.call('SADD', idx, key)
-  if ms == nil then
-    if before >= 0 then redis.call('PERSIST', idx) end
-  elseif before == -2 or (before >= 0 and before < ms) then
-    redis.call('PEXPIRE', idx, ttl)
-  end
+  cover(idx, before)
   for _, m in ipairs(redis.call('SRANDMEMBER', idx, 2)) do
     if m ~= key and (redis.call('EXISTS', m) == 0 or redis.call('SISMEMBER', base .. 'k:' .. m, tag) == 0) then
       redis.call('SREM', idx, m)
