@@ -171,6 +171,10 @@ export const makeLocalTier = (options: LocalTierOptions): LocalTier => {
 
   return {
     lookup: (key) => {
+      // A key built by concatenation is a rope (V8's ConsString) until something flattens it; `Map.get`
+      // hashes and compares a rope character by character through an iterator. Reading one character
+      // flattens it first: 220 ns against 320 ns per lookup of a fresh 14-character key in 10,000.
+      key.charCodeAt(0)
       const entry = entries.get(key)
       if (entry === undefined) {
         onLookup?.(false)
