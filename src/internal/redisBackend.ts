@@ -401,13 +401,11 @@ export const makeRedisBackend = (
             local.tracking.ensure(node)
             const ticket = local.tier.beginRead(node, keys)
             if (ticket === undefined) return mget(client, keys)
-            return (readWithTtl(client, keys, []) as Promise<Array<string | number | null>>).then(
-              (reply) => {
-                const values = reply.slice(0, keys.length) as Array<string | null>
+            return readWithTtl(client, keys).then(
+              ({ values, pttls }) => {
                 // Served by another node than the ticket's (a MOVED followed meanwhile): not tracked there.
-                if (nodeIdOf(keys[0]) === node) {
-                  local.tier.endRead(ticket, keys, values, reply.slice(keys.length) as Array<number>)
-                } else local.tier.abortRead(keys)
+                if (nodeIdOf(keys[0]) === node) local.tier.endRead(ticket, keys, values, pttls)
+                else local.tier.abortRead(keys)
                 return values
               },
               (error: unknown) => {
@@ -836,8 +834,34 @@ const withLocalTier = (
   }
 }
 
-/** The read script of the local tier: the values (MGET) then their PTTLs, one reply. */
-const readWithTtl = makeEncodedScript(Scripts.readWithTtl.lua)
+/**
+ * The local tier's read: the values of `keys` (one MGET) and their PTTLs, all of one instant, in one
+ * MULTI/EXEC. The keys must share a slot. Read-only commands, so it also runs at OOM; Redis tracks the keys
+ * each command reads, as for a plain GET.
+ *
+ * Not a script: for every command a script runs, Redis 7 records every key the script declares in its
+ * tracking table, so a script reading n keys (MGET, then n PTTL) does n² tracking work. With 1,000 keys that
+ * was 104 ms of Redis time per read against 5 ms untracked, and a `getMany` of 10,000 keys timed out; the
+ * transaction takes 5.6 ms.
+ */
+const readWithTtl = (
+  client: Redis | Cluster,
+  keys: ReadonlyArray<string>,
+): Promise<{ readonly values: Array<string | null>; readonly pttls: Array<number> }> => {
+  const transaction = client.multi()
+  transaction.mget(keys as Array<string>)
+  for (const key of keys) transaction.pttl(key)
+  return transaction.exec().then((results) => {
+    if (results === null) throw new Error("the read transaction was aborted")
+    const pttls = new Array<number>(keys.length)
+    for (let i = 0; i < results.length; i++) {
+      const [error, reply] = results[i]!
+      if (error !== null) throw error
+      if (i > 0) pttls[i - 1] = reply as number
+    }
+    return { values: results[0]![1] as Array<string | null>, pttls }
+  })
+}
 
 /** Keys per read script: its `unpack` must stay under Lua's 8,000-slot C stack. */
 const LOCAL_READ_CHUNK = 1_000

@@ -396,19 +396,3 @@ for _, m in ipairs(members) do
 end
 return {n, redis.call('SCARD', KEYS[1])}`,
 }
-
-/**
- * The local tier's read: the values of KEYS (as MGET) followed by their PTTLs, in one reply. Read-only
- * (`no-writes`), so it also runs at OOM. Keys read inside a script are tracked by `CLIENT TRACKING` like keys
- * a GET reads (Redis 7.0+). At most ~7,000 keys (`unpack`).
- *
- * @since 0.2.0
- * @category internal
- */
-export const readWithTtl: ScriptDefinition = {
-  lua: `#!lua flags=no-writes
-local n = #KEYS
-local out = redis.call('MGET', unpack(KEYS))
-for i = 1, n do out[n + i] = redis.call('PTTL', KEYS[i]) end
-return out`,
-}
