@@ -162,8 +162,16 @@ for i = 1, #KEYS do
     end
     a = a + 2
   elseif op == 'i' then
-    -- Whether INCRBY creates the key matters only for a ttl to set or a stale tag record to remove.
-    local created = (ARGV[a + 2] ~= '' or tagged) and redis.call('EXISTS', k) == 0
+    -- Whether INCRBY creates the key matters only for a ttl to set or a stale tag record to remove. Found
+    -- out by creating it (SET 0 NX, with the ttl), not by EXISTS: with CLIENT TRACKING on the connection,
+    -- every read-only command a script runs records all the script's keys (n² for a batch of n).
+    local created = false
+    if ARGV[a + 2] ~= '' or tagged then
+      local r
+      if ARGV[a + 2] == '' then r = redis.pcall('SET', k, '0', 'NX')
+      else r = redis.pcall('SET', k, '0', 'NX', 'PX', ARGV[a + 2]) end
+      created = type(r) == 'table' and r.ok ~= nil
+    end
     local v = redis.pcall('INCRBY', k, ARGV[a + 1])
     if type(v) == 'table' then
       out[i] = v
@@ -171,10 +179,7 @@ for i = 1, #KEYS do
       redis.call('DECRBY', k, ARGV[a + 1])
       out[i] = redis.error_reply('ERR result is outside the safe integer range; nothing was changed')
     else
-      if created then
-        if ARGV[a + 2] ~= '' then redis.call('PEXPIRE', k, ARGV[a + 2]) end
-        if tagged then redis.call('DEL', b .. 'k:' .. k) end
-      end
+      if created and tagged then redis.call('DEL', b .. 'k:' .. k) end
       out[i] = v
     end
     a = a + 3
