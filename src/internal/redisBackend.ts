@@ -863,7 +863,7 @@ const readWithTtl = (
   })
 }
 
-/** Keys per read script: its `unpack` must stay under Lua's 8,000-slot C stack. */
+/** Keys per local-tier read transaction (one MGET and a PTTL per key): one round trip of bounded size. */
 const LOCAL_READ_CHUNK = 1_000
 
 const makeLocal = (tuning: LocalCacheTuning, topology: Topology, timeoutMs: number) =>
