@@ -62,6 +62,27 @@ const expectOom = (error: CacheError) => {
 }
 
 describe("RedisCache with Redis out of memory (maxmemory, noeviction)", () => {
+  it.live("the README's exception: a write batched after a delete of a missing key is let through", () =>
+    Effect.gen(function* () {
+      const { redis, raw } = yield* fullServer
+      const cache = yield* cacheOn(redis.url)
+      yield* fillUntilOom(raw, "fill:")
+      // Alone, the write is refused.
+      expectOom(yield* Effect.flip(cache.set("alone", "v")))
+      // In one scheduler round (one script call), after a delete that found nothing: Redis refuses a script's
+      // writes at maxmemory only until its first write, and DEL counts as one.
+      const [deleted, written] = yield* Effect.all(
+        [cache.delete("missing"), Effect.either(cache.set("after", "v"))],
+        {
+          concurrency: "unbounded",
+        },
+      )
+      expect(deleted).toBe(false)
+      expect(written._tag).toBe("Right")
+      expect(yield* Effect.promise(() => raw.get("after"))).toBe("v")
+    }).pipe(Effect.scoped),
+  )
+
   it.live("writes fail with Redis's OOM reason; delete, expire and deletePattern free memory", () =>
     Effect.gen(function* () {
       const { redis, raw } = yield* fullServer
