@@ -11,6 +11,7 @@ import { ConfigProvider, Context, Duration, Effect, Either, Exit, Fiber, Layer, 
 import { Redis } from "ioredis"
 import { Cache, CacheMetrics } from "../src/index.js"
 import { makeLocalTier } from "../src/internal/localTier.js"
+import { makeTracking } from "../src/internal/tracking.js"
 import { RedisCache } from "../src/redis.js"
 import { captureLogs } from "./support/fixtures.js"
 import { startRedisCluster } from "./support/redisCluster.js"
@@ -280,6 +281,40 @@ describe("local tier on one node", () => {
       expect(ttl).toBeGreaterThan(50_000)
       expect(ttl).toBeLessThanOrEqual(60_000)
       yield* Effect.promise(() => other.del(...keys.map((key) => `incr:${key}`)))
+    }).pipe(Effect.scoped),
+  )
+
+  it.live("an invalidation connection lost during the handshake is not taken for a refusal", () =>
+    Effect.gen(function* () {
+      // The race seen once at startup under load: the invalidation connection was replaced (its heartbeat
+      // timed out while the event loop was busy) between reading its id and `CLIENT TRACKING … REDIRECT id`,
+      // which Redis then answers "ERR The client ID you want redirect to does not exist". That is not a
+      // refusal: no warning that the tier is bypassed, and the tier works again at once.
+      const data = new Redis(server.port, "127.0.0.1")
+      yield* Effect.addFinalizer(() => Effect.sync(() => data.disconnect()))
+      const call = data.call.bind(data) as (...args: Array<string>) => Promise<unknown>
+      let killed: string | undefined
+      ;(data as unknown as { call: (...args: Array<string>) => Promise<unknown> }).call = (...args) => {
+        if (killed === undefined && args[0] === "CLIENT" && args[1] === "TRACKING") {
+          killed = args[4]!
+          return other.client("KILL", "ID", killed).then(() => call(...args))
+        }
+        return call(...args)
+      }
+      const tier = makeLocalTier({ maxEntries: 10, ttlMs: undefined, now: () => performance.now() })
+      const warnings: Array<string> = []
+      const tracking = yield* makeTracking(tier, () => data, {
+        timeoutMs: 300,
+        maxReconnectDelayMs: 100,
+        heartbeatMs: 1_000,
+        warn: (message, _node, reason) => warnings.push(`${message}: ${reason}`),
+      })
+      tracking.ensure("")
+      const start = Date.now()
+      while (!tier.isEnabled("") && Date.now() - start < 3_000) yield* sleep(10)
+      expect(killed).toBeDefined()
+      expect(tier.isEnabled("")).toBe(true)
+      expect(warnings).toStrictEqual([])
     }).pipe(Effect.scoped),
   )
 

@@ -56,6 +56,9 @@ export interface Tracking {
 const CHANNEL = "__redis__:invalidate"
 const REFUSED_RETRY_MS = 5_000
 
+/** Redis's answer to `CLIENT TRACKING … REDIRECT <id>` when no client has that id (any more). */
+const REDIRECT_GONE = /client ID you want redirect to does not exist/i
+
 const within = <A>(promise: Promise<A>, ms: number): Promise<A> =>
   new Promise<A>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no reply within ${ms} ms`)), ms)
@@ -204,7 +207,9 @@ const makeNodeTracker = (id: string, tier: LocalTier, options: TrackingOptions):
         }
       } catch (error) {
         const reason = messageOf(error)
-        refused = /^(ERR|NOPERM|WRONGPASS|NOAUTH)/.test(reason)
+        // The invalidation connection went away after its id was read (its reconnect brings a new id and
+        // another attempt): a race, not a refusal.
+        refused = /^(ERR|NOPERM|WRONGPASS|NOAUTH)/.test(reason) && !REDIRECT_GONE.test(reason)
         if (!warned && refused) {
           warned = true
           options.warn("Redis refused CLIENT TRACKING: the local tier is bypassed on this node", id, reason)
