@@ -284,6 +284,39 @@ describe("local tier on one node", () => {
     }).pipe(Effect.scoped),
   )
 
+  it.live("a busy event loop does not make the heartbeat drop a healthy invalidation connection", () =>
+    Effect.gen(function* () {
+      // Under CPU load the loop turns late: a heartbeat's PONG can sit unread in the socket when its 300 ms
+      // timer fires, since timers run before I/O in a turn. A plain timer then took the connection for a
+      // silent one: it dropped every local entry and replaced the connection, under load.
+      const name = uniqueName("busy")
+      const cache = yield* localCache({ url: server.url, name, keyPrefix: "busy:" })
+      yield* cache.set("k", "v")
+      yield* untilLocal(cache, name, "k")
+      const invalidationIds = Effect.promise(async () =>
+        ((await other.client("LIST")) as string)
+          .split("\n")
+          .filter((line) => line.includes(`name=epc-invalidate-`))
+          .map((line) => /^id=(\d+)/.exec(line)![1]!),
+      )
+      const before = yield* invalidationIds
+      // Four seconds of 400 ms synchronous stretches, each followed by one turn of the loop: every
+      // heartbeat (once a second) is sent in such a turn and its reply read only after the next stretch.
+      const end = Date.now() + 4_000
+      while (Date.now() < end) {
+        const until = Date.now() + 400
+        while (Date.now() < until) {}
+        yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      }
+      yield* sleep(50)
+      const after = yield* invalidationIds
+      expect(after.filter((id) => before.includes(id)).length).toBe(before.length)
+      const hits = yield* localCount(name, "hit")
+      expect(yield* cache.get("k")).toStrictEqual(Option.some("v"))
+      expect(yield* localCount(name, "hit")).toBe(hits + 1)
+    }).pipe(Effect.scoped),
+  )
+
   it.live("an invalidation connection lost during the handshake is not taken for a refusal", () =>
     Effect.gen(function* () {
       // The race seen once at startup under load: the invalidation connection was replaced (its heartbeat
