@@ -233,13 +233,8 @@ export class MemoryStore {
     const index = shardOf(key)
     const shard = this.shards[index]!
     shard.delete(key)
-    this.liveInShard[index]!--
-    this.onRemove(key)
-    this.count--
-    this.unlink(slot)
-    if (this.heapIndex[slot] !== NIL) this.heapRemove(slot)
+    this.release(slot, key, index)
     this.keys[slot] = undefined
-    this.values[slot] = undefined
     this.newer[slot] = this.freeHead
     this.freeHead = slot
     const size = shard.size
@@ -374,16 +369,21 @@ export class MemoryStore {
     return false
   }
 
-  /** Reclaims an expired entry but leaves its key in its shard's Map (see `expireCycle`). */
-  private retire(slot: number): void {
-    const key = this.keys[slot]!
-    const index = shardOf(key)
+  /** What `remove` and `retire` share: the entry stops counting, leaves recency and expiry, drops its value. */
+  private release(slot: number, key: string, index: number): void {
     this.liveInShard[index]!--
     this.onRemove(key)
     this.count--
     this.unlink(slot)
     if (this.heapIndex[slot] !== NIL) this.heapRemove(slot)
     this.values[slot] = undefined
+  }
+
+  /** Reclaims an expired entry but leaves its key in its shard's Map (see `expireCycle`). */
+  private retire(slot: number): void {
+    const key = this.keys[slot]!
+    const index = shardOf(key)
+    this.release(slot, key, index)
     this.expiresAt[slot] = RETIRED
     this.newer[slot] = this.retiredHead[index]!
     this.retiredHead[index] = slot
