@@ -9,6 +9,7 @@ import { keySlot } from "../src/internal/keySlot.js"
 import { clusterNodes } from "../src/internal/redisBackend.js"
 import { RedisCache } from "../src/redis.js"
 import { cacheContract } from "./contract/cacheContract.js"
+import { commandCalls } from "./support/commandStats.js"
 import { type RedisClusterHandle, startRedisCluster } from "./support/redisCluster.js"
 
 const clusterLayer = (keyPrefix?: string, localCache?: RedisCache.LocalCacheOptions) =>
@@ -46,9 +47,6 @@ describe("Redis Cluster specifics", () => {
     for (const client of direct) client.disconnect()
     await cluster.stop()
   })
-
-  const commandCalls = async (node: Redis, command: string) =>
-    Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(await node.info("commandstats"))?.[1] ?? 0)
 
   it.live("hash slots match CLUSTER KEYSLOT, including the hash-tag edge cases", () =>
     Effect.promise(async () => {

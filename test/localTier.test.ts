@@ -13,6 +13,7 @@ import { Cache, CacheMetrics } from "../src/index.js"
 import { makeLocalTier } from "../src/internal/localTier.js"
 import { makeTracking } from "../src/internal/tracking.js"
 import { RedisCache } from "../src/redis.js"
+import { commandCalls, commandMicros } from "./support/commandStats.js"
 import { captureLogs } from "./support/fixtures.js"
 import { startRedisCluster } from "./support/redisCluster.js"
 import { forceFailover, startRedisSentinel } from "./support/redisSentinel.js"
@@ -50,15 +51,6 @@ const localCache = (options: RedisCache.RedisCacheOptions & { readonly name: str
     ),
     Context.get(Cache),
   )
-
-/** Microseconds Redis has spent running commands so far (`INFO commandstats`, every command). */
-const redisMicros = (client: Redis) =>
-  Effect.promise(async () => {
-    const info = await client.info("commandstats")
-    let total = 0
-    for (const match of info.matchAll(/,usec=(\d+),/g)) total += Number(match[1])
-    return total
-  })
 
 /** Reads `key` until a read is answered by the local tier (tracking is established), within 3 s. */
 const untilLocal = (cache: Cache.Service, name: string, key: string, withinMs = 3_000) =>
@@ -245,12 +237,12 @@ describe("local tier on one node", () => {
         const name = uniqueName("many")
         const cache = yield* localCache({ url: server.url, name, commandTimeout: Duration.millis(500) })
         yield* untilLocal(cache, name, keys[0]!)
-        const before = yield* redisMicros(other)
+        const before = yield* Effect.promise(() => commandMicros(other))
         for (let pass = 0; pass < 3; pass++) {
           const found = yield* cache.getMany(keys)
           expect(Array.from(found.values()).every((value) => Option.getOrUndefined(value) === "v")).toBe(true)
         }
-        const spentMs = ((yield* redisMicros(other)) - before) / 1000
+        const spentMs = ((yield* Effect.promise(() => commandMicros(other))) - before) / 1000
         expect(yield* localCount(name, "hit")).toBeGreaterThanOrEqual(10_000)
         // Three reads of 10,000 keys: 31-40 ms of Redis time here (1,027 ms with the script).
         expect(spentMs).toBeLessThan(300)
@@ -268,11 +260,11 @@ describe("local tier on one node", () => {
       yield* cache.set("k", "v")
       yield* untilLocal(cache, name, "k")
       const keys = Array.from({ length: 6_400 }, (_, i) => `c:${i}`)
-      const before = yield* redisMicros(other)
+      const before = yield* Effect.promise(() => commandMicros(other))
       const values = yield* Effect.forEach(keys, (key) => cache.increment(key, 2, { ttl: "1 minute" }), {
         concurrency: "unbounded",
       })
-      const spentMs = ((yield* redisMicros(other)) - before) / 1000
+      const spentMs = ((yield* Effect.promise(() => commandMicros(other))) - before) / 1000
       expect(values.every((value) => value === 2)).toBe(true)
       // 57-84 ms of Redis time here (58 ms on a connection without tracking; commandstats count a script's
       // commands twice, in the script and in their own lines). With EXISTS, batches timed out at 300 ms.
@@ -495,17 +487,17 @@ describe("local tier on one node", () => {
       // Tracking established (on another key, so race:k is not cached yet).
       yield* untilLocal(cache, name, "race:warm")
 
+      // Redis has run the read (the key is tracked) when its INFO counts one more transaction.
+      const probe = new Redis(server.port, "127.0.0.1")
+      yield* Effect.addFinalizer(() => Effect.sync(() => probe.disconnect()))
+      const before = yield* Effect.promise(() => commandCalls(probe, "exec"))
       proxy.hold()
       const read = yield* Effect.fork(cache.get("race:k"))
-      // Redis has run the read (the key is tracked) when its INFO counts it; the reply is held.
+      // The reply is held.
       yield* Effect.promise(async () => {
-        const probe = new Redis(server.port, "127.0.0.1")
-        const calls = async () =>
-          Number(/cmdstat_evalsha:calls=(\d+)/.exec(await probe.info("commandstats"))?.[1] ?? 0)
-        const before = await calls()
         const deadline = Date.now() + 2_000
-        while ((await calls()) === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
-        probe.disconnect()
+        while ((await commandCalls(probe, "exec")) === before && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 5))
       })
       // Another client writes; the invalidation travels on the connection that is not held.
       yield* Effect.promise(() => other.set("race:k", "new"))

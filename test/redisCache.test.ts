@@ -7,6 +7,7 @@ import { ConfigProvider, Context, Effect, Exit, Layer, Option, Scope } from "eff
 import { Redis } from "ioredis"
 import { Cache } from "../src/index.js"
 import { RedisCache } from "../src/redis.js"
+import { commandCalls as countCalls } from "./support/commandStats.js"
 import { type RedisServer, startRedisServer } from "./support/redisServer.js"
 
 let server: RedisServer
@@ -20,11 +21,7 @@ afterAll(async () => {
   await server.stop()
 })
 
-const commandCalls = async (command: string): Promise<number> => {
-  const info = await raw.info("commandstats")
-  const match = new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(info)
-  return match ? Number(match[1]) : 0
-}
+const commandCalls = (command: string) => countCalls(raw, command)
 
 describe("RedisCache", () => {
   it.live("stores keys under the prefix and flushes only its own keys", () =>
