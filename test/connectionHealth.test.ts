@@ -7,7 +7,7 @@
 import v8 from "node:v8"
 import vm from "node:vm"
 import { describe, expect, it } from "@effect/vitest"
-import { Context, Duration, Effect, Either, Layer } from "effect"
+import { Context, Duration, Effect, Either, Fiber, Layer } from "effect"
 import { Redis } from "ioredis"
 import { Cache, type CacheError } from "../src/index.js"
 import { RedisCache } from "../src/redis.js"
@@ -193,6 +193,34 @@ describe("connection health", () => {
       expect(timedOut.length).toBeGreaterThan(0)
       expect(timedOut.length).toBeLessThanOrEqual(limit)
       expect(refused.length + timedOut.length).toBe(1_000)
+    }).pipe(Effect.scoped),
+  )
+
+  it.live("a busy event loop does not turn replies into timeouts, nor open the breaker", () =>
+    Effect.gen(function* () {
+      // Under CPU load a turn of the loop can outlast the command timeout. Timers run before I/O in a turn,
+      // so a reply that arrived in time, sitting unread in the socket, must not be reported as a Timeout
+      // (nor counted by the breaker as an outage of a healthy Redis).
+      const redis = yield* server()
+      const cache = yield* buildCache(RedisCache.layer({ url: redis.url, commandTimeout: "300 millis" }))
+      yield* cache.set("busy:k", "v")
+      const failures: Array<string> = []
+      for (let round = 0; round < 8; round++) {
+        // Both batchers: a read and a write sent in this turn, their replies read after the stretch.
+        const reads = yield* Effect.fork(
+          Effect.all([
+            Effect.either(Effect.asVoid(cache.get("busy:k"))),
+            Effect.either(cache.set(`busy:${round}`, "v")),
+          ]),
+        )
+        yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+        const until = Date.now() + 400
+        while (Date.now() < until) {}
+        for (const result of yield* Fiber.join(reads)) {
+          if (Either.isLeft(result)) failures.push(`${result.left.reason}: ${result.left.detail}`)
+        }
+      }
+      expect(failures).toStrictEqual([])
     }).pipe(Effect.scoped),
   )
 

@@ -11,6 +11,7 @@
  */
 import type { CircuitBreaker } from "./CircuitBreaker.js"
 import type { BackendFailure } from "./makeCache.js"
+import { setReplyTimeout } from "./replyTimer.js"
 
 /**
  * What a batch call needs from its batcher, besides its waiters and how to send it.
@@ -63,7 +64,7 @@ export const callBatch = <W, R>(
     waiting = undefined
     return settled
   }
-  const timer = setTimeout(() => {
+  const timer = setReplyTimeout(() => {
     const settled = settle()
     if (settled === undefined) return
     const failure: BackendFailure = { reason: "Timeout", detail: `no reply within ${call.timeoutMs} ms` }

@@ -17,6 +17,7 @@ import { NOT_AN_INTEGER, WOULD_OVERFLOW } from "./integer.js"
 import { groupBySlot, keySlot, slotToken } from "./keySlot.js"
 import { type LocalTier, makeLocalTier } from "./localTier.js"
 import type { Backend, BackendFailure } from "./makeCache.js"
+import { setReplyTimeout } from "./replyTimer.js"
 import * as Scripts from "./scripts.js"
 import { makeServerClock, type ServerClock } from "./serverClock.js"
 import { makeTracking, type Tracking } from "./tracking.js"
@@ -318,7 +319,7 @@ export const makeRedisBackend = (
 
     const withTimeout = <A>(promise: Promise<A>): Promise<A> =>
       new Promise<A>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new TimeoutMarker(timeoutMs)), timeoutMs)
+        const timer = setReplyTimeout(() => reject(new TimeoutMarker(timeoutMs)), timeoutMs)
         promise.then(
           (value) => {
             clearTimeout(timer)

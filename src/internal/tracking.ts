@@ -24,6 +24,7 @@ import { randomUUID } from "node:crypto"
 import { Effect, type Scope } from "effect"
 import type { Redis } from "ioredis"
 import type { LocalTier } from "./localTier.js"
+import { setReplyTimeout } from "./replyTimer.js"
 
 /**
  * @since 0.2.0
@@ -59,30 +60,16 @@ const REFUSED_RETRY_MS = 5_000
 /** Redis's answer to `CLIENT TRACKING … REDIRECT <id>` when no client has that id (any more). */
 const REDIRECT_GONE = /client ID you want redirect to does not exist/i
 
-/**
- * `promise`, or a failure after `ms`. When the timer fires, the failure waits for the rest of that turn of
- * the event loop, whose I/O phase comes after the timers: when this process's loop was busy past `ms` (a
- * long synchronous stretch, fibers running back to back under load), a reply that arrived in time sits in
- * the socket unread when the timer fires, and a plain timer took a healthy invalidation connection for a
- * silent one. That flushed the node's local entries (every hit turned into a miss at once) and replaced
- * the connection, under exactly the load the tier is there to absorb.
- */
+/** `promise`, or a failure after `ms` (`setReplyTimeout`: a reply read late by a busy loop still counts). */
 const within = <A>(promise: Promise<A>, ms: number): Promise<A> =>
   new Promise<A>((resolve, reject) => {
-    let settled = false
-    const timer = setTimeout(() => {
-      setImmediate(() => {
-        if (!settled) reject(new Error(`no reply within ${ms} ms`))
-      })
-    }, ms)
+    const timer = setReplyTimeout(() => reject(new Error(`no reply within ${ms} ms`)), ms)
     promise.then(
       (value) => {
-        settled = true
         clearTimeout(timer)
         resolve(value)
       },
       (error: unknown) => {
-        settled = true
         clearTimeout(timer)
         reject(error)
       },
