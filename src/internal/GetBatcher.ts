@@ -15,10 +15,13 @@ import { callBatch } from "./batchCall.js"
 import type { CircuitBreaker } from "./CircuitBreaker.js"
 import { type BackendFailure, cacheError } from "./makeCache.js"
 
-interface Waiter {
-  readonly key: string
-  readonly callerKey: string
-  readonly resume: (effect: Effect.Effect<Option.Option<string>, CacheError>) => void
+/** A class, not an object literal: see `Waiter` in WriteBatcher.ts (V8 tenures a literal's site). */
+class Waiter {
+  constructor(
+    readonly key: string,
+    readonly callerKey: string,
+    readonly resume: (effect: Effect.Effect<Option.Option<string>, CacheError>) => void,
+  ) {}
 }
 
 /**
@@ -113,7 +116,7 @@ export const makeGetBatcher = (options: GetBatcherOptions) => {
   // interruptor), so the batch's later resume is ignored.
   const get = (key: string, callerKey: string): Effect.Effect<Option.Option<string>, CacheError> =>
     Effect.async<Option.Option<string>, CacheError>((resume) => {
-      pending.push({ key, callerKey, resume })
+      pending.push(new Waiter(key, callerKey, resume))
       if (pending.length === 1) Scheduler.defaultScheduler.scheduleTask(flush, 0)
       // A full batch goes out at once: Redis answers it while the remaining fibers of this round are still
       // running here, so the two sides work in parallel instead of taking turns.

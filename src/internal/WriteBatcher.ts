@@ -17,20 +17,25 @@ import type { CircuitBreaker } from "./CircuitBreaker.js"
 import type { BackendFailure } from "./makeCache.js"
 
 /**
- * One write: its key, its operation code and arguments (scripts.ts `writeBatch`), and how to read its reply.
+ * One queued write: its key, its operation code and up to two arguments (scripts.ts `writeBatch`), how to
+ * read its reply, and its caller.
  *
- * @since 0.2.0
- * @category internal
+ * A class, not an object literal, on purpose. V8 tracks each literal's allocation site and, when most of a
+ * site's objects outlive a young-generation collection, allocates all later ones in the old generation.
+ * Writes wait for a reply, so right after a burst (the first round of 256 callers, a slow reply) nearly all
+ * of them are alive at a collection: the site was tenured, and from then on every write's garbage went to
+ * the old generation. Measured with 256 concurrent `set`s: 65-90 ms of GC per 51,200 writes and 150-210k
+ * writes/s, against 15-20 ms and 260-310k/s with this class (instances of a class carry no allocation site).
  */
-export interface WriteOp<A> {
-  readonly key: string
-  readonly args: ReadonlyArray<string>
-  readonly decode: (reply: unknown) => A
-}
-
-interface Waiter {
-  readonly op: WriteOp<unknown>
-  readonly resume: (effect: Effect.Effect<unknown, BackendFailure>) => void
+class Waiter {
+  constructor(
+    readonly key: string,
+    readonly code: string,
+    readonly first: string | undefined,
+    readonly second: string | undefined,
+    readonly decode: (reply: unknown) => unknown,
+    readonly resume: (effect: Effect.Effect<unknown, BackendFailure>) => void,
+  ) {}
 }
 
 /**
@@ -101,7 +106,7 @@ export const makeWriteBatcher = (options: WriteBatcherOptions) => {
         if (outage === undefined && isOutage(failure)) outage = failure
         waiter.resume(Exit.fail(failure))
       } else {
-        waiter.resume(Exit.succeed(waiter.op.decode(reply)))
+        waiter.resume(Exit.succeed(waiter.decode(reply)))
       }
     }
     if (demoted) options.demoted(node)
@@ -109,14 +114,16 @@ export const makeWriteBatcher = (options: WriteBatcherOptions) => {
   }
 
   const send = (batch: ReadonlyArray<Waiter>) => {
-    const node = options.nodeOf(batch[0]!.op.key)
+    const node = options.nodeOf(batch[0]!.key)
     // No closure here may capture `batch`: they live as long as the command, the waiters must not.
     const keys = new Array<string>(batch.length)
-    const args: Array<string> = [String(options.deadline(node)), ...options.batchArguments(batch[0]!.op.key)]
+    const args: Array<string> = [String(options.deadline(node)), ...options.batchArguments(batch[0]!.key)]
     for (let i = 0; i < batch.length; i++) {
-      const op = batch[i]!.op
-      keys[i] = op.key
-      for (const arg of op.args) args.push(arg)
+      const waiter = batch[i]!
+      keys[i] = waiter.key
+      args.push(waiter.code)
+      if (waiter.first !== undefined) args.push(waiter.first)
+      if (waiter.second !== undefined) args.push(waiter.second)
     }
     callBatch(batch, () => options.send(node, keys, args), {
       admit: (weight) => options.admit(node, weight),
@@ -132,7 +139,7 @@ export const makeWriteBatcher = (options: WriteBatcherOptions) => {
   const flush = () => {
     const waiters = pending
     pending = []
-    for (const group of options.group(waiters.map((w) => w.op.key))) {
+    for (const group of options.group(waiters.map((w) => w.key))) {
       for (let start = 0; start < group.length; start += options.maxBatch) {
         send(group.slice(start, start + options.maxBatch).map((i) => waiters[i]!))
       }
@@ -142,9 +149,19 @@ export const makeWriteBatcher = (options: WriteBatcherOptions) => {
   // As in GetBatcher: the flush is a task on Effect's scheduler, after the fibers of this round; no
   // canceller (an interrupted fiber's resume has already fired, so the batch's later resume is ignored, and
   // its write, already on its way, is still guarded by the batch's deadline).
-  const write = <A>(op: WriteOp<A>): Effect.Effect<A, BackendFailure> =>
+  /**
+   * Queues one write: `code` and its arguments (`first`, then `second`, each only when given) as
+   * scripts.ts `writeBatch` reads them; `decode` turns its element of the reply into the result.
+   */
+  const write = <A>(
+    key: string,
+    decode: (reply: unknown) => A,
+    code: string,
+    first?: string,
+    second?: string,
+  ): Effect.Effect<A, BackendFailure> =>
     Effect.async<A, BackendFailure>((resume) => {
-      pending.push({ op, resume: resume as Waiter["resume"] })
+      pending.push(new Waiter(key, code, first, second, decode, resume as Waiter["resume"]))
       if (pending.length === 1) Scheduler.defaultScheduler.scheduleTask(flush, 0)
       else if (pending.length >= options.eagerBatch) flush()
     })

@@ -164,7 +164,6 @@ class PendingLimitMarker {
 }
 
 const ignore = (): void => undefined
-const DELETE_ARGS = ["d"] as const
 
 /** A ttl as a script argument ("" for none); the text of the last one is kept, as callers repeat theirs. */
 let lastTtl: number | undefined
@@ -636,11 +635,7 @@ export const makeRedisBackend = (
               return values
             }),
       set: (key, value, ttlMs) =>
-        writer.write({
-          key,
-          args: ["s", value, ttlText(ttlMs)],
-          decode: ignore,
-        }),
+        writer.write(key, ignore, "s", value, ttlText(ttlMs)),
       setMany: (entries, ttlMs) =>
         Effect.asVoid(
           callSteps(() => {
@@ -665,25 +660,17 @@ export const makeRedisBackend = (
             )
           }, entries[0]?.[0]),
         ),
-      delete: (key) => writer.write({ key, args: DELETE_ARGS, decode: isOne }),
+      delete: (key) => writer.write(key, isOne, "d"),
       exists: (key) =>
         Effect.map(
           call(() => client.exists(key), key),
           (n) => n === 1,
         ),
       expire: (key, ttlMs) =>
-        writer.write({
-          key,
-          args: ["e", ttlMs === "persist" ? "persist" : String(Math.max(ttlMs, 0))],
-          decode: isOne,
-        }),
+        writer.write(key, isOne, "e", ttlMs === "persist" ? "persist" : String(Math.max(ttlMs, 0))),
       pttl: (key) => call(() => client.pttl(key), key),
       incrBy: (key, amount, ttlMs) =>
-        writer.write({
-          key,
-          args: ["i", String(amount), ttlText(ttlMs)],
-          decode: Number,
-        }),
+        writer.write(key, Number, "i", String(amount), ttlText(ttlMs)),
       deletePattern: (pattern) =>
         callSteps(async () => {
           // It may remove registries: this process registers again rather than trust its memo.
