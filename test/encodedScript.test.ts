@@ -1,4 +1,4 @@
-/** The hand-written RESP encoder behind setMany: byte-exact against a plain reference encoder. */
+/** The hand-written RESP encoder behind MGET and the scripts: byte-exact against a plain reference encoder. */
 import { describe, expect, it } from "@effect/vitest"
 import { encodeCommand } from "../src/internal/encodedScript.js"
 
@@ -28,6 +28,12 @@ describe("encodeCommand", () => {
     ["many pieces, all ASCII", [Array.from({ length: 1_000 }, (_, i) => `key:${i}`.repeat(i % 7))]],
     ["exactly one piece", [Array.from({ length: 63 }, (_, i) => `k${i}`)]],
     ["no arguments", []],
+    [
+      "lengths around the short-argument limit, ASCII and not",
+      [Array.from({ length: 120 }, (_, i) => (i % 3 === 0 ? "é" : "a").repeat(i))],
+    ],
+    ["long values, one non-ASCII at the end", [["x".repeat(2_000), `${"y".repeat(2_047)}€`, "z".repeat(10_000)]]],
+    ["lengths of every digit count", [[1, 9, 10, 99, 100, 999, 1_000, 100_000].map((n) => "q".repeat(n))]],
   ]
   for (const [label, groups] of cases) {
     it(`matches the reference: ${label}`, () => {

@@ -73,14 +73,19 @@ const encodeUtf8 = (name: string, groups: ReadonlyArray<ReadonlyArray<string>>, 
 }
 
 class PreEncodedCommand extends Command {
-  readonly #bytes: Buffer
+  #bytes: Buffer | undefined
   constructor(name: string, routing: Array<string>, bytes: Buffer) {
     // Replies decoded to strings, as ioredis does for every command without a `Buffer` suffix.
     super(name, routing, { replyEncoding: "utf8" })
     this.#bytes = bytes
   }
   override toWritable(_socket: object): Buffer {
-    return this.#bytes
+    return this.#bytes!
+  }
+  /** Answered: the bytes are let go at once, whatever still holds the command. */
+  override transformReply(result: Buffer | Array<Buffer>) {
+    this.#bytes = undefined
+    return super.transformReply(result)
   }
 }
 
