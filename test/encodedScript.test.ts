@@ -32,7 +32,10 @@ describe("encodeCommand", () => {
       "lengths around the short-argument limit, ASCII and not",
       [Array.from({ length: 120 }, (_, i) => (i % 3 === 0 ? "é" : "a").repeat(i))],
     ],
-    ["long values, one non-ASCII at the end", [["x".repeat(2_000), `${"y".repeat(2_047)}€`, "z".repeat(10_000)]]],
+    [
+      "long values, one non-ASCII at the end",
+      [["x".repeat(2_000), `${"y".repeat(2_047)}€`, "z".repeat(10_000)]],
+    ],
     ["lengths of every digit count", [[1, 9, 10, 99, 100, 999, 1_000, 100_000].map((n) => "q".repeat(n))]],
   ]
   for (const [label, groups] of cases) {

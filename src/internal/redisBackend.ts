@@ -634,8 +634,7 @@ export const makeRedisBackend = (
               })
               return values
             }),
-      set: (key, value, ttlMs) =>
-        writer.write(key, ignore, "s", value, ttlText(ttlMs)),
+      set: (key, value, ttlMs) => writer.write(key, ignore, "s", value, ttlText(ttlMs)),
       setMany: (entries, ttlMs) =>
         Effect.asVoid(
           callSteps(() => {
@@ -669,8 +668,7 @@ export const makeRedisBackend = (
       expire: (key, ttlMs) =>
         writer.write(key, isOne, "e", ttlMs === "persist" ? "persist" : String(Math.max(ttlMs, 0))),
       pttl: (key) => call(() => client.pttl(key), key),
-      incrBy: (key, amount, ttlMs) =>
-        writer.write(key, Number, "i", String(amount), ttlText(ttlMs)),
+      incrBy: (key, amount, ttlMs) => writer.write(key, Number, "i", String(amount), ttlText(ttlMs)),
       deletePattern: (pattern) =>
         callSteps(async () => {
           // It may remove registries: this process registers again rather than trust its memo.
