@@ -137,7 +137,10 @@ describe("RedisCache", () => {
       Effect.gen(function* () {
         const cache = yield* Cache
         const dels = () => Effect.promise(() => commandCalls("del"))
-        const sets = () => Effect.promise(() => commandCalls("set"))
+        // A batch stores a run of SETs with one ttl as one MSET and a PEXPIREAT per key (scripts.ts).
+        const stores = () =>
+          Effect.promise(async () => (await commandCalls("set")) + (await commandCalls("mset")))
+        const expiries = () => Effect.promise(() => commandCalls("pexpireat"))
         const write100 = (round: string) =>
           Effect.forEach(
             Array.from({ length: 100 }, (_, i) => i),
@@ -145,10 +148,13 @@ describe("RedisCache", () => {
             { concurrency: "unbounded", discard: true },
           )
         yield* write100("warm")
-        const [delsBefore, setsBefore] = [yield* dels(), yield* sets()]
+        const [delsBefore, storesBefore, expiriesBefore] = [yield* dels(), yield* stores(), yield* expiries()]
         yield* write100("untagged")
-        // One SET per write and nothing else: no tag record to remove while no tagged write exists.
-        expect((yield* sets()) - setsBefore).toBe(100)
+        // The writes and their expiries and nothing else: no tag record to remove while no tagged write exists.
+        const stored = (yield* stores()) - storesBefore
+        expect(stored).toBeGreaterThanOrEqual(1)
+        expect(stored).toBeLessThanOrEqual(100)
+        expect((yield* expiries()) - expiriesBefore).toBe(100)
         expect((yield* dels()) - delsBefore).toBe(0)
         expect(yield* Effect.promise(() => raw.keys("m:__tags__:*"))).toStrictEqual([])
 
@@ -173,6 +179,45 @@ describe("RedisCache", () => {
         yield* Effect.sleep("2200 millis")
         expect(yield* Effect.promise(() => raw.keys("m:__tags__:*"))).toStrictEqual([])
       }).pipe(Effect.provide(RedisCache.layer({ url: server.url, keyPrefix: "m:" }))),
+  )
+
+  it.live("a batch of SETs gives each key its own ttl and value, whatever runs they form", () =>
+    Effect.gen(function* () {
+      const cache = yield* Cache
+      // Keys that had an expiry and a tag record before: an overwrite without a ttl clears the expiry.
+      yield* cache.set("run:b", "old", { ttl: "1 hour" })
+      yield* cache.set("run:e", "old", { ttl: "1 hour", tags: ["run"] })
+      const huge = Number.MAX_SAFE_INTEGER
+      // One scheduler round, so one batch: runs of one ttl broken by other ttls, a delete and a repeat.
+      yield* Effect.all(
+        [
+          cache.set("run:a", "1", { ttl: "1 minute" }),
+          cache.set("run:b", "2"),
+          cache.set("run:c", "3", { ttl: "1 minute" }),
+          cache.set("run:c", "3 again", { ttl: "1 minute" }),
+          cache.set("run:d", "4", { ttl: huge }),
+          cache.delete("run:a"),
+          cache.set("run:e", "5"),
+          cache.set("run:f", "6", { ttl: "2 minutes" }),
+        ],
+        { concurrency: "unbounded", discard: true },
+      )
+      const pttl = (key: string) => Effect.promise(() => raw.pttl(`r:${key}`))
+      expect(yield* cache.get("run:a")).toStrictEqual(Option.none())
+      expect(yield* cache.get("run:b")).toStrictEqual(Option.some("2"))
+      expect(yield* pttl("run:b")).toBe(-1)
+      expect(yield* cache.get("run:c")).toStrictEqual(Option.some("3 again"))
+      expect(yield* pttl("run:c")).toBeGreaterThan(55_000)
+      expect(yield* pttl("run:c")).toBeLessThanOrEqual(60_000)
+      expect(yield* cache.get("run:d")).toStrictEqual(Option.some("4"))
+      expect(yield* pttl("run:d")).toBeGreaterThan(huge - 60_000)
+      expect(yield* cache.get("run:e")).toStrictEqual(Option.some("5"))
+      expect(yield* pttl("run:e")).toBe(-1)
+      // The untagged overwrite left its tag.
+      expect(yield* cache.invalidateTags(["run"])).toBe(0)
+      expect(yield* pttl("run:f")).toBeGreaterThan(115_000)
+      expect(yield* pttl("run:f")).toBeLessThanOrEqual(120_000)
+    }).pipe(Effect.provide(RedisCache.layer({ url: server.url, keyPrefix: "r:" }))),
   )
 
   it.live("setMany with a ttl is one Lua call, not one command per key", () =>
