@@ -181,7 +181,7 @@ describe("RedisCache", () => {
       }).pipe(Effect.provide(RedisCache.layer({ url: server.url, keyPrefix: "m:" }))),
   )
 
-  it.live("a batch of SETs gives each key its own ttl and value, whatever runs they form", () =>
+  it.live("a batch of writes gives each key its own ttl and value, whatever runs its SETs form", () =>
     Effect.gen(function* () {
       const cache = yield* Cache
       // Keys that had an expiry and a tag record before: an overwrite without a ttl clears the expiry.
@@ -197,8 +197,12 @@ describe("RedisCache", () => {
           cache.set("run:c", "3 again", { ttl: "1 minute" }),
           cache.set("run:d", "4", { ttl: huge }),
           cache.delete("run:a"),
+          cache.increment("run:n"),
           cache.set("run:e", "5"),
+          cache.set("run:g", "7"),
+          cache.increment("run:m", 2, { ttl: "1 minute" }),
           cache.set("run:f", "6", { ttl: "2 minutes" }),
+          cache.increment("run:n", 5),
         ],
         { concurrency: "unbounded", discard: true },
       )
@@ -217,6 +221,13 @@ describe("RedisCache", () => {
       expect(yield* cache.invalidateTags(["run"])).toBe(0)
       expect(yield* pttl("run:f")).toBeGreaterThan(115_000)
       expect(yield* pttl("run:f")).toBeLessThanOrEqual(120_000)
+      expect(yield* cache.get("run:g")).toStrictEqual(Option.some("7"))
+      expect(yield* pttl("run:g")).toBe(-1)
+      expect(yield* cache.get("run:n")).toStrictEqual(Option.some("6"))
+      expect(yield* pttl("run:n")).toBe(-1)
+      expect(yield* cache.get("run:m")).toStrictEqual(Option.some("2"))
+      expect(yield* pttl("run:m")).toBeGreaterThan(55_000)
+      expect(yield* pttl("run:m")).toBeLessThanOrEqual(60_000)
     }).pipe(Effect.provide(RedisCache.layer({ url: server.url, keyPrefix: "r:" }))),
   )
 

@@ -165,11 +165,10 @@ class PendingLimitMarker {
 
 const ignore = (): void => undefined
 
-/** A ttl as a script argument ("" for none); the text of the last one is kept, as callers repeat theirs. */
+/** A ttl as a script argument; the text of the last one is kept, as callers repeat theirs. */
 let lastTtl: number | undefined
 let lastTtlText = ""
-const ttlText = (ttlMs: number | undefined): string => {
-  if (ttlMs === undefined) return ""
+const ttlText = (ttlMs: number): string => {
   if (ttlMs !== lastTtl) {
     lastTtl = ttlMs
     lastTtlText = String(ttlMs)
@@ -634,7 +633,10 @@ export const makeRedisBackend = (
               })
               return values
             }),
-      set: (key, value, ttlMs) => writer.write(key, ignore, "s", value, ttlText(ttlMs)),
+      set: (key, value, ttlMs) =>
+        ttlMs === undefined
+          ? writer.write(key, ignore, "s", value)
+          : writer.write(key, ignore, "S", value, ttlText(ttlMs)),
       setMany: (entries, ttlMs) =>
         Effect.asVoid(
           callSteps(() => {
@@ -668,7 +670,10 @@ export const makeRedisBackend = (
       expire: (key, ttlMs) =>
         writer.write(key, isOne, "e", ttlMs === "persist" ? "persist" : String(Math.max(ttlMs, 0))),
       pttl: (key) => call(() => client.pttl(key), key),
-      incrBy: (key, amount, ttlMs) => writer.write(key, Number, "i", String(amount), ttlText(ttlMs)),
+      incrBy: (key, amount, ttlMs) =>
+        ttlMs === undefined
+          ? writer.write(key, Number, "i", String(amount))
+          : writer.write(key, Number, "I", String(amount), ttlText(ttlMs)),
       deletePattern: (pattern) =>
         callSteps(async () => {
           // It may remove registries: this process registers again rather than trust its memo.
