@@ -34,6 +34,24 @@ end
 `
 
 /**
+ * `expireKeys(first, last, ttl)`: gives KEYS[first..last] the ttl (ms, as text) from `now`, the guard's clock
+ * reading. One absolute PEXPIREAT instant, formatted once: PEXPIRE costs more, because Redis rewrites each one
+ * into a PEXPIREAT for replication. Past 2^52 ms, `now + ttl` would no longer be an exact double, so those
+ * (285,000-year) ttls take the PEXPIRE path. Follows `guard`, whose `now` it reads.
+ */
+const expireKeys = `
+local function expireKeys(first, last, ttl)
+  local ms = tonumber(ttl)
+  if ms < 4503599627370496 then
+    local at = string.format('%.0f', now + ms)
+    for j = first, last do redis.call('PEXPIREAT', KEYS[j], at) end
+  else
+    for j = first, last do redis.call('PEXPIRE', KEYS[j], ttl) end
+  end
+end
+`
+
+/**
  * @since 0.1.0
  * @category internal
  */
@@ -51,15 +69,13 @@ export interface ScriptDefinition {
  * One reply instead of one per key is what makes this faster than a pipeline of SET PX.
  *
  * Inside, every `redis.call` has a fixed cost (about 1.2 µs here), so one MSET replaces a SET per key, and
- * the ttl becomes one absolute PEXPIREAT instant, formatted once: PEXPIRE costs more, because Redis rewrites
- * each one into a PEXPIREAT for replication. Together about 25% less Redis time than a SET PX per key.
- * MSET clears any previous ttl, as SET does. Past 2^52 ms, `now + ttl` would no longer be an exact double,
- * so those (285,000-year) ttls take the PEXPIRE path.
+ * the ttl is set by `expireKeys`. Together about 25% less Redis time than a SET PX per key. MSET clears any
+ * previous ttl, as SET does.
  * @since 0.1.0
  * @category internal
  */
 export const setMany: ScriptDefinition = {
-  lua: `${guard}
+  lua: `${guard}${expireKeys}
 local kv = {}
 for i = 1, #KEYS do
   kv[2 * i - 1] = KEYS[i]
@@ -72,14 +88,7 @@ if redis.call('EXISTS', ARGV[#KEYS + 4]) == 1 then
   for i = 1, #KEYS do records[i] = base .. 'k:' .. KEYS[i] end
   redis.call('DEL', unpack(records))
 end
-local ttl = tonumber(ARGV[2])
-if ttl == nil then return #KEYS end
-if ttl < 4503599627370496 then
-  local at = string.format('%.0f', now + ttl)
-  for i = 1, #KEYS do redis.call('PEXPIREAT', KEYS[i], at) end
-else
-  for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[2]) end
-end
+if ARGV[2] ~= '' then expireKeys(1, #KEYS, ARGV[2]) end
 return #KEYS`,
 }
 
@@ -110,8 +119,8 @@ return #KEYS`,
  * untagged write leaves the key's tags), INCRBY that creates the key removes a stale one, and an expiry
  * change is applied to the record too and raises the expiry of the key's tag indexes to cover it. Without
  * the marker there are no records to keep, and a SET costs no command of its own for them (a run's records
- * are one DEL). The record, the
- * indexes and the marker are not declared in KEYS; they are in the key's slot by construction.
+ * are one DEL). The record, the indexes and the marker are not declared in KEYS; they are in the key's slot
+ * by construction.
  *
  * An operation Redis refuses (WRONGTYPE, not an integer, OOM) is an error element of the reply, not a failure
  * of the batch: `redis.pcall`. No shebang, so that at `maxmemory` the deletes of a batch still run while its
@@ -122,7 +131,7 @@ return #KEYS`,
  * @category internal
  */
 export const writeBatch: ScriptDefinition = {
-  lua: `${guard}
+  lua: `${guard}${expireKeys}
 local out = {}
 local b, marker = ARGV[2], ARGV[3]
 local tagged = redis.call('EXISTS', marker) == 1
@@ -155,15 +164,7 @@ while i <= n do
         for j = i, last do records[#records + 1] = b .. 'k:' .. KEYS[j] end
         redis.call('DEL', unpack(records))
       end
-      if ttl ~= nil then
-        local ms = tonumber(ttl)
-        if ms < 4503599627370496 then
-          local at = string.format('%.0f', now + ms)
-          for j = i, last do redis.call('PEXPIREAT', KEYS[j], at) end
-        else
-          for j = i, last do redis.call('PEXPIRE', KEYS[j], ttl) end
-        end
-      end
+      if ttl ~= nil then expireKeys(i, last, ttl) end
     end
     i = last
   elseif op == 'd' then
