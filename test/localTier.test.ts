@@ -389,6 +389,46 @@ describe("local tier on one node", () => {
     }).pipe(Effect.scoped),
   )
 
+  it.live("a read is looked up when it runs, not when it is built: a read run again sees later writes", () =>
+    Effect.gen(function* () {
+      const name = uniqueName("rerun")
+      const reader = yield* localCache({ url: server.url, name })
+      yield* Effect.promise(() => other.mset("rerun:a", '"a0"', "rerun:b", '"b0"'))
+      yield* untilLocal(reader, name, "rerun:a")
+      yield* untilLocal(reader, name, "rerun:b")
+      // Built once, while both keys are served locally; run before and after another client's writes, as
+      // `Effect.repeat`, `Effect.retry` or a polling loop run one Effect value again and again.
+      const get = reader.get("rerun:a")
+      const getJson = reader.getJson("rerun:a")
+      const getMany = reader.getMany(["rerun:a", "rerun:b"])
+      const lookupsBuilt = (yield* localCount(name, "hit")) + (yield* localCount(name, "miss"))
+      expect(yield* get).toStrictEqual(Option.some('"a0"'))
+      expect(yield* getJson).toStrictEqual(Option.some("a0"))
+      expect(yield* getMany).toStrictEqual(
+        new Map([
+          ["rerun:a", Option.some('"a0"')],
+          ["rerun:b", Option.some('"b0"')],
+        ]),
+      )
+      // Four lookups, all counted when they ran: none when the reads were built.
+      expect((yield* localCount(name, "hit")) + (yield* localCount(name, "miss")) - lookupsBuilt).toBe(4)
+
+      yield* Effect.promise(() => other.mset("rerun:a", '"a1"', "rerun:b", '"b1"'))
+      const deadline = Date.now() + 1_000
+      while (Option.getOrUndefined(yield* reader.get("rerun:b")) !== '"b1"') {
+        if (Date.now() > deadline) throw new Error("the write never reached the reader")
+        yield* sleep(1)
+      }
+      expect(yield* get).toStrictEqual(Option.some('"a1"'))
+      expect(yield* getJson).toStrictEqual(Option.some("a1"))
+      expect(yield* getMany).toStrictEqual(
+        new Map([
+          ["rerun:a", Option.some('"a1"')],
+          ["rerun:b", Option.some('"b1"')],
+        ]),
+      )
+    }).pipe(Effect.scoped),
+  )
   it.live(
     "read-your-writes: every write is visible to this process's next read, under concurrent reads",
     () =>

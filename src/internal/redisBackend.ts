@@ -777,35 +777,40 @@ const withLocalTier = (
       tier.invalidateAll()
       return Effect.onExit(write, () => Effect.sync(tier.invalidateAll))
     })
+  const getManyNow = (keys: ReadonlyArray<string>) => {
+    const values = new Array<string | null>(keys.length)
+    const missing: Array<string> = []
+    const at: Array<number> = []
+    for (let i = 0; i < keys.length; i++) {
+      const entry = tier.lookup(keys[i]!)
+      if (entry === undefined) {
+        missing.push(keys[i]!)
+        at.push(i)
+      } else values[i] = entry.value
+    }
+    if (missing.length === 0) return Effect.succeed(values)
+    return callSteps(async () => {
+      await inGroups(missing, LOCAL_READ_CHUNK, async (indices) => {
+        const found = await read(indices.map((i) => missing[i]!))
+        indices.forEach((index, j) => {
+          values[at[index]!] = found[j] ?? null
+        })
+      })
+      return values
+    }, missing[0])
+  }
   const single = (key: string, ..._rest: ReadonlyArray<unknown>) => [key]
   // Every member listed, no spread: a new write operation must decide here what it drops from the tier.
   return {
-    get: (key, callerKey) => {
-      const entry = tier.lookup(key)
-      return entry === undefined ? backend.get(key, callerKey) : entry.result
-    },
-    getMany: (keys) => {
-      const values = new Array<string | null>(keys.length)
-      const missing: Array<string> = []
-      const at: Array<number> = []
-      for (let i = 0; i < keys.length; i++) {
-        const entry = tier.lookup(keys[i]!)
-        if (entry === undefined) {
-          missing.push(keys[i]!)
-          at.push(i)
-        } else values[i] = entry.value
-      }
-      if (missing.length === 0) return Effect.succeed(values)
-      return callSteps(async () => {
-        await inGroups(missing, LOCAL_READ_CHUNK, async (indices) => {
-          const found = await read(indices.map((i) => missing[i]!))
-          indices.forEach((index, j) => {
-            values[at[index]!] = found[j] ?? null
-          })
-        })
-        return values
-      }, missing[0])
-    },
+    // Reads look the tier up when they run, not when they are built: an Effect is a description that
+    // `Effect.repeat`, `Effect.retry` or a polling loop runs again, and each run must see the writes made
+    // since the last (a lookup at build time served the first run's value to every later run).
+    get: (key, callerKey) =>
+      Effect.suspend(() => {
+        const entry = tier.lookup(key)
+        return entry === undefined ? backend.get(key, callerKey) : entry.result
+      }),
+    getMany: (keys) => Effect.suspend(() => getManyNow(keys)),
     set: writing(single, backend.set),
     setMany: writing((entries) => entries.map(([key]) => key), backend.setMany),
     delete: writing(single, backend.delete),

@@ -41,6 +41,85 @@ export const cacheContract = (
       }),
     )
 
+    it.effect(
+      "an operation is a description: built once, every run acts again and reads what is there then",
+      () =>
+        Effect.gen(function* () {
+          const cache = yield* Cache
+          // A key read a few times first, so that a layer with a local tier holds it when the reads are built.
+          yield* cache.set("rerun:k", '"zero"')
+          for (let i = 0; i < 3; i++) {
+            yield* cache.get("rerun:k")
+            yield* cache.getMany(["rerun:k", "rerun:other"])
+            yield* options.elapse(20)
+          }
+          // Built once; `Effect.repeat`, `Effect.retry` and polling loops run one value again and again.
+          const get = cache.get("rerun:k")
+          const getJson = cache.getJson("rerun:k")
+          const getMany = cache.getMany(["rerun:k", "rerun:other"])
+          const exists = cache.exists("rerun:k")
+          const ttl = cache.ttl("rerun:k")
+          const set = cache.set("rerun:k", '"one"')
+          const increment = cache.increment("rerun:n")
+          const decrement = cache.decrement("rerun:n", 5)
+          const del = cache.delete("rerun:k")
+          const setIfAbsent = cache.setIfAbsent("rerun:lock", "holder")
+          const expire = cache.expire("rerun:k", "1 minute")
+
+          expect(yield* get).toStrictEqual(Option.some('"zero"'))
+          expect(yield* getJson).toStrictEqual(Option.some("zero"))
+          expect(yield* getMany).toStrictEqual(
+            new Map([
+              ["rerun:k", Option.some('"zero"')],
+              ["rerun:other", Option.none()],
+            ]),
+          )
+          expect(yield* del).toBe(true)
+          expect(yield* del).toBe(false)
+          expect(yield* get).toStrictEqual(Option.none())
+          expect(yield* exists).toBe(false)
+          expect(yield* expire).toBe(false)
+          yield* set
+          expect(yield* get).toStrictEqual(Option.some('"one"'))
+          expect(yield* getJson).toStrictEqual(Option.some("one"))
+          expect(yield* exists).toBe(true)
+          expect(yield* ttl).toStrictEqual(Option.none())
+          expect(yield* expire).toBe(true)
+          expect(Option.isSome(yield* ttl)).toBe(true)
+          yield* cache.set("rerun:k", '"two"')
+          expect(yield* get).toStrictEqual(Option.some('"two"'))
+          expect(yield* getJson).toStrictEqual(Option.some("two"))
+          expect(yield* getMany).toStrictEqual(
+            new Map([
+              ["rerun:k", Option.some('"two"')],
+              ["rerun:other", Option.none()],
+            ]),
+          )
+          yield* cache.set("rerun:other", "o")
+          expect(yield* getMany).toStrictEqual(
+            new Map([
+              ["rerun:k", Option.some('"two"')],
+              ["rerun:other", Option.some("o")],
+            ]),
+          )
+          // The set run again writes again, and drops the ttl `expire` gave the key.
+          yield* set
+          expect(yield* get).toStrictEqual(Option.some('"one"'))
+          expect(yield* ttl).toStrictEqual(Option.none())
+          expect(yield* increment).toBe(1)
+          expect(yield* increment).toBe(2)
+          expect(yield* decrement).toBe(-3)
+          expect(yield* decrement).toBe(-8)
+          expect(yield* setIfAbsent).toBe(true)
+          expect(yield* setIfAbsent).toBe(false)
+          expect(yield* del).toBe(true)
+          expect(yield* del).toBe(false)
+          expect(yield* get).toStrictEqual(Option.none())
+          expect(yield* getJson).toStrictEqual(Option.none())
+          expect(yield* exists).toBe(false)
+        }),
+    )
+
     it.effect("keys and values: empty, unicode, whitespace, glob characters, __proto__", () =>
       Effect.gen(function* () {
         const cache = yield* Cache
