@@ -181,27 +181,40 @@ export const make = (
           withDomainSpan(`ProviderConnectionCache.${operation}`, () => ({ connectionId: id })),
         )
 
+    // The hot path, in one continuation: a lookup's success and failure meet one `matchCauseEffect`, not a
+    // `flatMap` inside a `catchAllCause` (two more turns of the fiber's loop on every hit). So that it still
+    // fails open on everything, the success side routes a decode failure, and anything it throws, to the
+    // same handler.
     const get = (id: string) => {
       const key = connectionKey(id)
-      const decode = (text: string) => {
+      const failed = (cause: Cause.Cause<CacheError | ParseResult.ParseError>) =>
+        failOpen("get", id, Option.none<ProviderConnection>())(Effect.failCause(cause))
+      const decode = (text: string): Effect.Effect<Option.Option<ProviderConnection>> => {
         const decoded = decodeConnection(id, text)
         if (Either.isRight(decoded)) return Effect.succeed(Option.some(decoded.right))
         // A corrupt entry would fail every read until it expires: drop it (best effort).
-        return Effect.zipRight(Effect.ignore(cache.delete(key)), Effect.fail(decoded.left))
+        return Effect.zipRight(Effect.ignore(cache.delete(key)), failed(Cause.fail(decoded.left)))
       }
-      return cache.get(key).pipe(
-        Effect.flatMap((found) => {
-          if (Option.isNone(found)) return Effect.succeedNone
-          // Written by CacheAside (ProviderConnectionService) with grace: past its logical expiry it is a
-          // miss here, and stays for CacheAside to serve during an outage. Its clock is the Clock.
-          const expiresAt = envelopeExpiry(found.value)
-          if (expiresAt === undefined) return decode(found.value)
-          return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-            now >= expiresAt ? Effect.succeedNone : decode(found.value),
-          )
-        }),
-        guard("get", id, Option.none<ProviderConnection>()),
-      )
+      const found = (text: string): Effect.Effect<Option.Option<ProviderConnection>> => {
+        // Written by CacheAside (ProviderConnectionService) with grace: past its logical expiry it is a
+        // miss here, and stays for CacheAside to serve during an outage. Its clock is the Clock.
+        const expiresAt = envelopeExpiry(text)
+        if (expiresAt === undefined) return decode(text)
+        return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          now >= expiresAt ? Effect.succeedNone : decode(text),
+        )
+      }
+      return Effect.matchCauseEffect(cache.get(key), {
+        onFailure: failed,
+        onSuccess: (value) => {
+          if (Option.isNone(value)) return Effect.succeedNone
+          try {
+            return found(value.value)
+          } catch (defect) {
+            return failed(Cause.die(defect))
+          }
+        },
+      }).pipe(withDomainSpan("ProviderConnectionCache.get", () => ({ connectionId: id })))
     }
 
     const set = (connection: ProviderConnection, setOptions?: SetOptions) =>

@@ -251,6 +251,35 @@ describe("ProviderConnectionCache failing open", () => {
   }
 
   it.effect(
+    "a stored value the read path throws on (a Cache answering a number) is a miss with a warning",
+    () => {
+      // A defective Cache that answers `some(42)`: reading the text throws inside the read path itself.
+      const { layer, logs } = run(
+        Layer.succeed(
+          Cache,
+          new Proxy({} as Cache.Service, {
+            get: (_, property) =>
+              property === "get"
+                ? () => Effect.succeed(Option.some(42))
+                : () => Effect.die(new Error("unused")),
+          }),
+        ),
+      )
+      return Effect.gen(function* () {
+        const connections = yield* ProviderConnectionCache
+        const id = makeConnection().id
+        expect(yield* Effect.exit(connections.get(id))).toStrictEqual(Exit.succeed(Option.none()))
+        const warnings = logs.entries.filter((e) => e.level === "WARN")
+        expect(warnings).toHaveLength(1)
+        expect(warnings[0]!.annotations).toStrictEqual({
+          connectionId: id,
+          reason: "unexpected defect in the Cache implementation",
+        })
+      }).pipe(Effect.provide(layer))
+    },
+  )
+
+  it.effect(
     "warnings are rate-limited per operation: one line, then one carrying the number suppressed",
     () => {
       const { layer, logs } = run(failingCache)
