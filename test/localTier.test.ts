@@ -429,6 +429,7 @@ describe("local tier on one node", () => {
       )
     }).pipe(Effect.scoped),
   )
+
   it.live(
     "read-your-writes: every write is visible to this process's next read, under concurrent reads",
     () =>
