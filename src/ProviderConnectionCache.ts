@@ -157,20 +157,28 @@ export const make = (
       )
 
     // Anything unexpected (a defect in a Cache implementation) is also a miss: the caller must never fail.
+    const failedOpen = <A>(
+      operation: string,
+      id: string,
+      fallback: A,
+      cause: Cause.Cause<CacheError | ParseResult.ParseError>,
+    ): Effect.Effect<A> => {
+      const failure = Cause.failureOption(cause)
+      // A defect's text could quote anything the Cache implementation held, so it is not logged.
+      const log = Option.isSome(failure)
+        ? warn(operation, id, failure.value)
+        : Effect.logWarning(`ProviderConnectionCache.${operation} failed open`).pipe(
+            Effect.annotateLogs({
+              connectionId: id,
+              reason: "unexpected defect in the Cache implementation",
+            }),
+          )
+      return Effect.as(failOpenLog.warn(operation, log), fallback)
+    }
     const failOpen = <A>(operation: string, id: string, fallback: A) =>
-      Effect.catchAllCause((cause: Cause.Cause<CacheError | ParseResult.ParseError>) => {
-        const failure = Cause.failureOption(cause)
-        // A defect's text could quote anything the Cache implementation held, so it is not logged.
-        const log = Option.isSome(failure)
-          ? warn(operation, id, failure.value)
-          : Effect.logWarning(`ProviderConnectionCache.${operation} failed open`).pipe(
-              Effect.annotateLogs({
-                connectionId: id,
-                reason: "unexpected defect in the Cache implementation",
-              }),
-            )
-        return Effect.as(failOpenLog.warn(operation, log), fallback)
-      })
+      Effect.catchAllCause((cause: Cause.Cause<CacheError | ParseResult.ParseError>) =>
+        failedOpen(operation, id, fallback, cause),
+      )
 
     /** Fail-open plus the operation's span. */
     const guard =
@@ -183,35 +191,43 @@ export const make = (
 
     // The hot path, in one continuation: a lookup's success and failure meet one `matchCauseEffect`, not a
     // `flatMap` inside a `catchAllCause` (two more turns of the fiber's loop on every hit). So that it still
-    // fails open on everything, the success side routes a decode failure, and anything it throws, to the
-    // same handler.
+    // fails open on everything, the success side hands a decode failure, and anything it throws, to the
+    // same `failedOpen`. The helpers take the id and key, so a read allocates no closures beyond its own two.
+    const getFailed = (id: string, cause: Cause.Cause<CacheError | ParseResult.ParseError>) =>
+      failedOpen("get", id, Option.none<ProviderConnection>(), cause)
+    const decode = (
+      id: string,
+      key: string,
+      text: string,
+    ): Effect.Effect<Option.Option<ProviderConnection>> => {
+      const decoded = decodeConnection(id, text)
+      if (Either.isRight(decoded)) return Effect.succeed(Option.some(decoded.right))
+      // A corrupt entry would fail every read until it expires: drop it (best effort).
+      return Effect.zipRight(Effect.ignore(cache.delete(key)), getFailed(id, Cause.fail(decoded.left)))
+    }
+    const found = (
+      id: string,
+      key: string,
+      text: string,
+    ): Effect.Effect<Option.Option<ProviderConnection>> => {
+      // Written by CacheAside (ProviderConnectionService) with grace: past its logical expiry it is a miss
+      // here, and stays for CacheAside to serve during an outage. Its clock is the Clock.
+      const expiresAt = envelopeExpiry(text)
+      if (expiresAt === undefined) return decode(id, key, text)
+      return Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        now >= expiresAt ? Effect.succeedNone : decode(id, key, text),
+      )
+    }
     const get = (id: string) => {
       const key = connectionKey(id)
-      const failed = (cause: Cause.Cause<CacheError | ParseResult.ParseError>) =>
-        failOpen("get", id, Option.none<ProviderConnection>())(Effect.failCause(cause))
-      const decode = (text: string): Effect.Effect<Option.Option<ProviderConnection>> => {
-        const decoded = decodeConnection(id, text)
-        if (Either.isRight(decoded)) return Effect.succeed(Option.some(decoded.right))
-        // A corrupt entry would fail every read until it expires: drop it (best effort).
-        return Effect.zipRight(Effect.ignore(cache.delete(key)), failed(Cause.fail(decoded.left)))
-      }
-      const found = (text: string): Effect.Effect<Option.Option<ProviderConnection>> => {
-        // Written by CacheAside (ProviderConnectionService) with grace: past its logical expiry it is a
-        // miss here, and stays for CacheAside to serve during an outage. Its clock is the Clock.
-        const expiresAt = envelopeExpiry(text)
-        if (expiresAt === undefined) return decode(text)
-        return Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          now >= expiresAt ? Effect.succeedNone : decode(text),
-        )
-      }
       return Effect.matchCauseEffect(cache.get(key), {
-        onFailure: failed,
+        onFailure: (cause) => getFailed(id, cause),
         onSuccess: (value) => {
           if (Option.isNone(value)) return Effect.succeedNone
           try {
-            return found(value.value)
+            return found(id, key, value.value)
           } catch (defect) {
-            return failed(Cause.die(defect))
+            return getFailed(id, Cause.die(defect))
           }
         },
       }).pipe(withDomainSpan("ProviderConnectionCache.get", () => ({ connectionId: id })))
