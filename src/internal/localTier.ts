@@ -15,8 +15,8 @@
  * - **the Redis ttl bound.** An entry expires at `sentAt + PTTL` (the PTTL read with the value, in one script,
  *   measured from when the read was sent): never later than Redis expires the key, whatever Redis's lazy or
  *   active expiry does.
- * - entries hold the finished `Exit`, so a hit allocates nothing beyond the `Effect.suspend` that makes the
- *   read look the tier up when it runs (redisBackend.ts).
+ * - entries hold the finished `Exit`, so a hit allocates nothing beyond the read object that looks the tier
+ *   up each time the read runs (readNow.ts, redisBackend.ts).
  */
 import { Exit, Option } from "effect"
 import { makeRecencyList } from "./recencyList.js"

@@ -7,8 +7,9 @@
  * and that timeout is evidence about the node all the same. The number of unanswered commands per node is
  * bounded, so a hung node cannot make the process queue without limit before the breaker opens.
  */
-import { Effect, Runtime, type Scope } from "effect"
+import { Effect, type Option, Runtime, type Scope } from "effect"
 import type { Cluster, Redis } from "ioredis"
+import type { CacheError } from "../Cache.js"
 import { type CircuitBreaker, makeCircuitBreaker } from "./CircuitBreaker.js"
 import { type ConnectionState, connectionStateOf } from "./connectionState.js"
 import { makeEncodedScript, mget } from "./encodedScript.js"
@@ -17,6 +18,7 @@ import { NOT_AN_INTEGER, WOULD_OVERFLOW } from "./integer.js"
 import { groupBySlot, keySlot, slotToken } from "./keySlot.js"
 import { type LocalTier, makeLocalTier } from "./localTier.js"
 import type { Backend, BackendFailure } from "./makeCache.js"
+import { ReadNow } from "./readNow.js"
 import { setReplyTimeout } from "./replyTimer.js"
 import * as Scripts from "./scripts.js"
 import { makeServerClock, type ServerClock } from "./serverClock.js"
@@ -746,6 +748,21 @@ const suspectOnOutage = (breaker: CircuitBreaker, onOutage: () => void): Circuit
   },
 })
 
+/** `get` with the local tier: the tier looked up when the read runs (readNow.ts), Redis on a miss. */
+class LocalGet extends ReadNow<Option.Option<string>, CacheError> {
+  constructor(
+    readonly tier: LocalTier,
+    readonly backend: Backend,
+    readonly key: string,
+    readonly callerKey: string,
+  ) {
+    super()
+  }
+  run(): Effect.Effect<Option.Option<string>, CacheError> {
+    return this.tier.lookup(this.key)?.result ?? this.backend.get(this.key, this.callerKey)
+  }
+}
+
 /**
  * The backend with the local tier in front of its reads: `get` and `getMany` answer from the tier when they
  * can, and every write drops the keys it touches from the tier when it is sent and again when it settles, so
@@ -805,11 +822,7 @@ const withLocalTier = (
     // Reads look the tier up when they run, not when they are built: an Effect is a description that
     // `Effect.repeat`, `Effect.retry` or a polling loop runs again, and each run must see the writes made
     // since the last (a lookup at build time served the first run's value to every later run).
-    get: (key, callerKey) =>
-      Effect.suspend(() => {
-        const entry = tier.lookup(key)
-        return entry === undefined ? backend.get(key, callerKey) : entry.result
-      }),
+    get: (key, callerKey) => new LocalGet(tier, backend, key, callerKey),
     getMany: (keys) => Effect.suspend(() => getManyNow(keys)),
     set: writing(single, backend.set),
     setMany: writing((entries) => entries.map(([key]) => key), backend.setMany),

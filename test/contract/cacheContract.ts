@@ -88,6 +88,18 @@ export const cacheContract = (
           expect(Option.isSome(yield* ttl)).toBe(true)
           yield* cache.set("rerun:k", '"two"')
           expect(yield* get).toStrictEqual(Option.some('"two"'))
+          // Not yielded by a generator: run as a primitive of the fiber (a combinator, Effect.repeat).
+          expect(yield* Effect.map(get, (value) => value)).toStrictEqual(Option.some('"two"'))
+          const seen: Array<Option.Option<string>> = []
+          yield* get.pipe(
+            Effect.tap((value) => {
+              seen.push(value)
+              return seen.length === 2 ? cache.set("rerun:k", '"three"') : Effect.void
+            }),
+            Effect.repeat({ times: 2 }),
+          )
+          expect(seen).toStrictEqual([Option.some('"two"'), Option.some('"two"'), Option.some('"three"')])
+          yield* cache.set("rerun:k", '"two"')
           expect(yield* getJson).toStrictEqual(Option.some("two"))
           expect(yield* getMany).toStrictEqual(
             new Map([
@@ -118,6 +130,31 @@ export const cacheContract = (
           expect(yield* getJson).toStrictEqual(Option.none())
           expect(yield* exists).toBe(false)
         }),
+    )
+
+    it.effect("a long loop of reads lets other fibers run, whatever answers the reads", () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        yield* cache.set("fair:k", "v")
+        for (let i = 0; i < 3; i++) {
+          yield* cache.get("fair:k")
+          yield* options.elapse(20)
+        }
+        let ran = false
+        yield* Effect.fork(
+          Effect.sync(() => {
+            ran = true
+          }),
+        )
+        // Reads answered from process memory finish without waiting; the loop must still give way.
+        let readsBefore = -1
+        for (let i = 0; i < 5_000; i++) {
+          expect(yield* cache.get("fair:k")).toStrictEqual(Option.some("v"))
+          if (ran && readsBefore < 0) readsBefore = i
+        }
+        expect(readsBefore).toBeGreaterThanOrEqual(0)
+        expect(readsBefore).toBeLessThanOrEqual(2_048)
+      }),
     )
 
     it.effect("keys and values: empty, unicode, whitespace, glob characters, __proto__", () =>
