@@ -13,6 +13,7 @@ import {
   Duration,
   Effect,
   Either,
+  Exit,
   Layer,
   Option,
   ParseResult,
@@ -22,7 +23,8 @@ import { Cache, CacheError, type SetOptions } from "./Cache.js"
 import { envelopeExpiry } from "./internal/asideEnvelope.js"
 import { makeConnectionDecoder } from "./internal/connectionDecoder.js"
 import { makeFailOpenLog } from "./internal/failOpenLog.js"
-import { withDomainSpan } from "./internal/spans.js"
+import { ReadNow } from "./internal/readNow.js"
+import { spanCollectedNow, withDomainSpan } from "./internal/spans.js"
 import { type ProviderConnection, ProviderConnectionJson } from "./ProviderConnection.js"
 
 /**
@@ -125,6 +127,19 @@ const describeParseError = (error: ParseResult.ParseError): string => {
 const describe = (error: CacheError | ParseResult.ParseError): string =>
   error instanceof CacheError ? `cache ${error.reason}: ${error.message}` : describeParseError(error)
 
+/** `get`, looked up each time it runs (readNow.ts). */
+class ProviderGet extends ReadNow<Option.Option<ProviderConnection>, never> {
+  constructor(
+    readonly getNow: (id: string) => Effect.Effect<Option.Option<ProviderConnection>>,
+    readonly id: string,
+  ) {
+    super()
+  }
+  run(): Effect.Effect<Option.Option<ProviderConnection>> {
+    return this.getNow(this.id)
+  }
+}
+
 /**
  * Builds the service over the `Cache` in context. A `decodeCacheSize` that is not a whole number of entries
  * (negative, fractional, `Infinity`) is a defect (`IllegalArgumentException`): it is a programming error, and
@@ -218,20 +233,40 @@ export const make = (
         now >= expiresAt ? Effect.succeedNone : decode(id, key, text),
       )
     }
-    const get = (id: string) => {
-      const key = connectionKey(id)
-      return Effect.matchCauseEffect(cache.get(key), {
-        onFailure: (cause) => getFailed(id, cause),
-        onSuccess: (value) => {
-          if (Option.isNone(value)) return Effect.succeedNone
-          try {
-            return found(id, key, value.value)
-          } catch (defect) {
-            return getFailed(id, Cause.die(defect))
-          }
-        },
-      }).pipe(withDomainSpan("ProviderConnectionCache.get", () => ({ connectionId: id })))
+    const onSuccess = (id: string, key: string, value: Option.Option<string>) => {
+      if (Option.isNone(value)) return Effect.succeedNone
+      try {
+        return found(id, key, value.value)
+      } catch (defect) {
+        return getFailed(id, Cause.die(defect))
+      }
     }
+    const lookup = (id: string, key: string, read: Effect.Effect<Option.Option<string>, CacheError>) =>
+      Effect.matchCauseEffect(read, {
+        onFailure: (cause) => getFailed(id, cause),
+        onSuccess: (value) => onSuccess(id, key, value),
+      })
+    const traced = (id: string) =>
+      lookup(id, connectionKey(id), cache.get(connectionKey(id))).pipe(
+        withDomainSpan("ProviderConnectionCache.get", () => ({ connectionId: id })),
+      )
+    // Each time the read runs (readNow.ts). Without a tracer to collect its span, a read the Cache answers
+    // from process memory (the local tier, MemoryCache) is decoded here and now, and a `yield*` of it
+    // takes no turn of the fiber's loop; anything else goes through `lookup` as a traced read does.
+    const getNow = (id: string): Effect.Effect<Option.Option<ProviderConnection>> => {
+      try {
+        if (spanCollectedNow()) return traced(id)
+        const key = connectionKey(id)
+        const read = cache.get(key)
+        const answer = read instanceof ReadNow ? read.run() : read
+        if (!Exit.isExit(answer)) return lookup(id, key, answer)
+        const exit = answer as Exit.Exit<Option.Option<string>, CacheError>
+        return Exit.isSuccess(exit) ? onSuccess(id, key, exit.value) : getFailed(id, exit.cause)
+      } catch (defect) {
+        return getFailed(id, Cause.die(defect))
+      }
+    }
+    const get = (id: string): Effect.Effect<Option.Option<ProviderConnection>> => new ProviderGet(getNow, id)
 
     const set = (connection: ProviderConnection, setOptions?: SetOptions) =>
       encodeConnection(connection).pipe(

@@ -9,6 +9,7 @@ import {
   ProviderConnectionJson,
   ProviderCredentials,
 } from "../src/index.js"
+import { ReadNow } from "../src/internal/readNow.js"
 import { RedisCache } from "../src/redis.js"
 import {
   captureLogs,
@@ -104,6 +105,31 @@ describe.each(backends)("ProviderConnectionCache over %s", (_, cacheLayer) => {
       expect(connection.createdAt.toISOString()).toBe("2026-01-01T00:00:00.000Z")
       expect(connection.isConnected).toBe(true)
       expect(logs.entries).toStrictEqual([])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.live("a read built once looks the connection up each time it runs", () => {
+    const { layer } = setup()
+    return Effect.gen(function* () {
+      const connections = yield* ProviderConnectionCache
+      const first = makeConnection({ id: uuid(41), alias: "first" })
+      const second = makeConnection({ id: uuid(41), alias: "second" })
+      const read = connections.get(first.id)
+      expect(yield* read).toStrictEqual(Option.none())
+      yield* connections.set(first)
+      expect(yield* read).toStrictEqual(Option.some(first))
+      yield* connections.set(second)
+      // Yielded by a generator, and run as a primitive of the fiber (a combinator).
+      expect(yield* read).toStrictEqual(Option.some(second))
+      expect(
+        yield* Effect.map(
+          read,
+          Option.map((c) => c.alias),
+        ),
+      ).toStrictEqual(Option.some("second"))
+      yield* connections.delete(first.id)
+      expect(yield* Effect.map(read, Option.isNone)).toBe(true)
+      expect(yield* read).toStrictEqual(Option.none())
     }).pipe(Effect.provide(layer))
   })
 
@@ -278,6 +304,45 @@ describe("ProviderConnectionCache failing open", () => {
       }).pipe(Effect.provide(layer))
     },
   )
+
+  it.effect("a Cache whose read throws, when it is built or when it runs, is a miss with a warning", () => {
+    // Reads a Cache answers from memory are run by ProviderConnectionCache.get itself (readNow.ts): what
+    // they throw must fail open like any other defect, not reach the caller's fiber.
+    class Throwing extends ReadNow<Option.Option<string>, CacheError> {
+      run(): Effect.Effect<Option.Option<string>, CacheError> {
+        throw new Error("the read failed")
+      }
+    }
+    let built = 0
+    const { layer, logs } = run(
+      Layer.succeed(
+        Cache,
+        new Proxy({} as Cache.Service, {
+          get: (_, property) =>
+            property === "get"
+              ? () => {
+                  if (++built % 2 === 0) throw new Error("the read could not be built")
+                  return new Throwing()
+                }
+              : () => Effect.die(new Error("unused")),
+        }),
+      ),
+    )
+    return Effect.gen(function* () {
+      const connections = yield* ProviderConnectionCache
+      const id = makeConnection().id
+      for (let i = 0; i < 2; i++) {
+        expect(yield* connections.get(id)).toStrictEqual(Option.none())
+        expect(yield* Effect.exit(Effect.map(connections.get(id), Option.isNone))).toStrictEqual(
+          Exit.succeed(true),
+        )
+      }
+      expect(built).toBe(4)
+      const warnings = logs.entries.filter((e) => e.level === "WARN")
+      expect(warnings).toHaveLength(1)
+      expect(warnings[0]!.annotations.reason).toBe("unexpected defect in the Cache implementation")
+    }).pipe(Effect.provide(layer))
+  })
 
   it.effect(
     "warnings are rate-limited per operation: one line, then one carrying the number suppressed",

@@ -15,7 +15,7 @@
  * The stack of the call site is not captured (`captureStackTrace: false`): it would name a line of this
  * library, never the caller's, and capturing it walks the stack on every call.
  */
-import { Context, DefaultServices, Effect, FiberRef, Tracer } from "effect"
+import { Context, DefaultServices, Effect, Fiber, FiberRef, Option, Tracer } from "effect"
 
 /** The tracer every fiber has until something installs another. */
 const nativeTracer: Tracer.Tracer = Context.get(DefaultServices.liveServices, Tracer.Tracer)
@@ -27,6 +27,19 @@ const isCollected = (fiber: {
 }): boolean =>
   Context.get(fiber.currentDefaultServices, Tracer.Tracer) !== nativeTracer &&
   fiber.getFiberRef(FiberRef.currentTracerEnabled)
+
+/**
+ * Whether a span made now by the running fiber would be collected; `true` when no fiber is running, so that
+ * the caller takes the path that asks the fiber itself. For a read answered without a turn of the fiber's
+ * loop (readNow.ts), which is handed no fiber.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
+export const spanCollectedNow = (): boolean => {
+  const fiber = Fiber.getCurrentFiber()
+  return Option.isNone(fiber) || isCollected(fiber.value)
+}
 
 /**
  * `Effect.withSpan(name, { attributes })` when a tracer other than the native one is installed, and `self`
