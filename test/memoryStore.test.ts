@@ -189,6 +189,38 @@ describe("MemoryStore", () => {
     sameContents(store, model, keySpace, now)
   })
 
+  it("a purge asks for the budget after every slot it frees, and one stopped half way finishes later", () => {
+    // 1,000 entries stay below the first growth of the slot arrays, so nothing compacts them: every shard
+    // is left with only retired keys, the purge's cheapest case, which still must not outrun its budget.
+    const retiredThousand = () => {
+      const store = new MemoryStore(10_000)
+      for (let i = 0; i < 1_000; i++) store.set(`k${i}`, `v${i}`, 10, 0)
+      expect(store.expireCycle(20, () => false)).toBe(false)
+      expect(store.size).toBe(0)
+      return store
+    }
+    const store = retiredThousand()
+    let asked = 0
+    expect(store.purgeRetired(() => ++asked === 300)).toBe(true)
+    expect(asked).toBe(300)
+    asked = 0
+    expect(store.purgeRetired(() => ++asked < 0)).toBe(false)
+    expect(asked).toBe(700)
+
+    // Keys written while a purge is half way: some of their shards are purged already, some not.
+    const rewritten = retiredThousand()
+    expect(rewritten.purgeRetired(() => ++asked % 300 === 0)).toBe(true)
+    for (let i = 0; i < 1_000; i += 10) rewritten.set(`k${i}`, `again${i}`, Number.POSITIVE_INFINITY, 20)
+    while (rewritten.purgeRetired(() => ++asked % 50 === 0)) {}
+    expect(rewritten.size).toBe(100)
+    for (let i = 0; i < 1_000; i++) {
+      expect(rewritten.get(`k${i}`, 20)).toBe(i % 10 === 0 ? `again${i}` : undefined)
+    }
+    for (let i = 1; i < 1_000; i += 10) rewritten.set(`k${i}`, `third${i}`, Number.POSITIVE_INFINITY, 20)
+    expect(rewritten.size).toBe(200)
+    expect(rewritten.get("k991", 20)).toBe("third991")
+  })
+
   it("keeps LRU order, values and expiries when it compacts its slots after a peak", () => {
     const store = new MemoryStore(3_000)
     const model = new Model(3_000)
