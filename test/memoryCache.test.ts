@@ -184,6 +184,8 @@ describe("MemoryCache expire cycle", () => {
       yield* TestClock.adjust(0) // lets the cycle fiber run until it waits
       expect(Chunk.toArray(yield* TestClock.sleeps())).toStrictEqual([]) // nothing expires: no timer at all
       yield* cache.set("later", "v", { ttl: "1 hour" })
+      yield* TestClock.adjust(0)
+      expect(Chunk.toArray(yield* TestClock.sleeps())).toStrictEqual([3_600_001])
       yield* cache.set("sooner", "v", { ttl: "1 minute" }) // wakes the cycle, which plans anew
       yield* cache.set("forever", "v")
       yield* TestClock.adjust(0) // lets the cycle fiber run until it waits
