@@ -193,9 +193,9 @@ export const make = (
         const wakeBefore = wakeAt > lastCycle + intervalMs ? wakeAt - 1 : Number.NEGATIVE_INFINITY
         const now = clock.unsafeCurrentTimeMillis()
         if (wakeAt > now && wakeBefore === Number.NEGATIVE_INFINITY) {
-          // A plain sleep: the wait below forks a fiber, which at one pause every 3 ms while a million
-          // entries expire made (as a race of two fibers, ~60 KB a time) a scavenge of several ms every
-          // half second.
+          // A plain sleep: the wait below forks a fiber. As a race of two fibers it allocated ~60 KB a
+          // time, which at one pause every 3 ms while a million entries expire made a scavenge of several
+          // ms every half second.
           store.armWake(wakeBefore, noWake)
           yield* Effect.sleep(wakeAt - now)
         } else if (wakeAt > now) {

@@ -246,10 +246,12 @@ export const make = (
         onFailure: (cause) => getFailed(id, cause),
         onSuccess: (value) => onSuccess(id, key, value),
       })
-    const traced = (id: string) =>
-      lookup(id, connectionKey(id), cache.get(connectionKey(id))).pipe(
+    const traced = (id: string) => {
+      const key = connectionKey(id)
+      return lookup(id, key, cache.get(key)).pipe(
         withDomainSpan("ProviderConnectionCache.get", () => ({ connectionId: id })),
       )
+    }
     // Each time the read runs (readNow.ts). Without a tracer to collect its span, a read the Cache answers
     // from process memory (the local tier, MemoryCache) is decoded here and now, and a `yield*` of it
     // takes no turn of the fiber's loop; anything else goes through `lookup` as a traced read does.
