@@ -47,7 +47,15 @@ export abstract class ReadNow<A, E> extends Effectable.Class<A, E> {
     if (++sinceYield >= YIELD_EVERY) {
       sinceYield = 0
       step = Effect.zipRight(Effect.yieldNow(), this)
-    } else step = this.run()
+    } else {
+      // What `run` throws is a defect of the fiber, as from `Effect.sync`: thrown here it would surface at
+      // the caller's `yield*`, inside the generator, where a `try` around it could catch it.
+      try {
+        step = this.run()
+      } catch (defect) {
+        step = Effect.die(defect)
+      }
+    }
     return new SingleShotGen(new YieldWrap(step)) as unknown as Effect.EffectGenerator<Effect.Effect<A, E>>
   }
 }
