@@ -30,6 +30,15 @@ const backends: ReadonlyArray<readonly [string, () => Layer.Layer<Cache, CacheEr
 
 const secretBase64 = Buffer.from(ciphertext()).toString("base64")
 
+/** A defective Cache: `get` as given, any other operation unused. */
+const cacheWithGet = (get: (key: string) => unknown): Layer.Layer<Cache> =>
+  Layer.succeed(
+    Cache,
+    new Proxy({} as Cache.Service, {
+      get: (_, property) => (property === "get" ? get : () => Effect.die(new Error("unused"))),
+    }),
+  )
+
 describe.each(backends)("ProviderConnectionCache over %s", (_, cacheLayer) => {
   const setup = () => {
     const logs = captureLogs()
@@ -280,17 +289,7 @@ describe("ProviderConnectionCache failing open", () => {
     "a stored value the read path throws on (a Cache answering a number) is a miss with a warning",
     () => {
       // A defective Cache that answers `some(42)`: reading the text throws inside the read path itself.
-      const { layer, logs } = run(
-        Layer.succeed(
-          Cache,
-          new Proxy({} as Cache.Service, {
-            get: (_, property) =>
-              property === "get"
-                ? () => Effect.succeed(Option.some(42))
-                : () => Effect.die(new Error("unused")),
-          }),
-        ),
-      )
+      const { layer, logs } = run(cacheWithGet(() => Effect.succeed(Option.some(42))))
       return Effect.gen(function* () {
         const connections = yield* ProviderConnectionCache
         const id = makeConnection().id
@@ -315,18 +314,10 @@ describe("ProviderConnectionCache failing open", () => {
     }
     let built = 0
     const { layer, logs } = run(
-      Layer.succeed(
-        Cache,
-        new Proxy({} as Cache.Service, {
-          get: (_, property) =>
-            property === "get"
-              ? () => {
-                  if (++built % 2 === 0) throw new Error("the read could not be built")
-                  return new Throwing()
-                }
-              : () => Effect.die(new Error("unused")),
-        }),
-      ),
+      cacheWithGet(() => {
+        if (++built % 2 === 0) throw new Error("the read could not be built")
+        return new Throwing()
+      }),
     )
     return Effect.gen(function* () {
       const connections = yield* ProviderConnectionCache
