@@ -64,7 +64,7 @@ export class MemoryStore {
   private shards = Array.from({ length: SHARDS }, () => new Map<string, number>())
   /** Per shard: its entries that are not retired (the rest of its Map's keys point to retired slots). */
   private readonly liveInShard = new Int32Array(SHARDS)
-  /** Per shard: its retired slots, linked through `newer`. */
+  /** Per shard: its retired slots, linked through `newer` (at `slot + 1`, as every link). */
   private readonly retiredHead = new Int32Array(SHARDS).fill(NIL)
   /** Per shard: 1 while its retired list holds slots whose keys were dropped with its old Map. */
   private readonly unmapped = new Uint8Array(SHARDS)
@@ -73,10 +73,19 @@ export class MemoryStore {
   private keys: Array<string | undefined> = []
   private values: Array<string | undefined> = []
   private expiresAt = new Float64Array(INITIAL_CAPACITY)
-  /** Toward the most recently used end; on a free slot, the next free slot. */
-  private newer = new Int32Array(INITIAL_CAPACITY)
+  /**
+   * The LRU list, a circular doubly linked list through a sentinel. A slot's links are at `slot + 1`, so
+   * that a link to `NIL` (-1) lands on index 0, the sentinel: its `older` is the most recently used slot,
+   * its `newer` the least recently used. Linking and unlinking then take no branch. With a branch per end
+   * of the list, the branch for an entry at an end went unused until a mass expiry reached it after V8 had
+   * optimized the code without it: a deoptimization, and the expire cycle's code compiled again at the next
+   * mass expiry, on V8's compiler threads, which on two cores kept the event loop waiting for a core.
+   *
+   * `newer`: toward the most recently used end; on a free or retired slot, the next slot of its list.
+   */
+  private newer = new Int32Array(INITIAL_CAPACITY + 1).fill(NIL)
   /** Toward the least recently used end. */
-  private older = new Int32Array(INITIAL_CAPACITY)
+  private older = new Int32Array(INITIAL_CAPACITY + 1).fill(NIL)
   /** The slot's place in `heap`, or NIL when it has no expiry. */
   private heapIndex = new Int32Array(INITIAL_CAPACITY)
   /** Slots with an expiry, as a binary min-heap on `expiresAt`. */
@@ -86,9 +95,14 @@ export class MemoryStore {
   /** Slots handed out so far; slots at and above it were never used. */
   private allocated = 0
   private freeHead = NIL
-  private mostRecent = NIL
-  private leastRecent = NIL
   private readonly maxEntries: number
+
+  private get mostRecent(): number {
+    return this.older[0]!
+  }
+  private get leastRecent(): number {
+    return this.newer[0]!
+  }
   private wakeBefore = Number.NEGATIVE_INFINITY
   private wake: () => void = () => {}
   /** Told the key of every entry that goes (delete, expiry, eviction); the tag index follows it. */
@@ -237,7 +251,7 @@ export class MemoryStore {
     shard.delete(key)
     this.release(slot, key, index)
     this.keys[slot] = undefined
-    this.newer[slot] = this.freeHead
+    this.newer[slot + 1] = this.freeHead
     this.freeHead = slot
     const size = shard.size
     return (size & (size + 1)) === 0
@@ -290,8 +304,6 @@ export class MemoryStore {
     this.heapSize = 0
     this.allocated = 0
     this.freeHead = NIL
-    this.mostRecent = NIL
-    this.leastRecent = NIL
   }
 
   /** The earliest expiry instant held, or `Infinity`. */
@@ -353,7 +365,7 @@ export class MemoryStore {
       const shard = this.shards[index]!
       if (this.unmapped[index] === 0 && shard.size - live < live) continue
       while (slot !== NIL) {
-        const next = this.newer[slot]!
+        const next = this.newer[slot + 1]!
         const key = this.keys[slot]!
         // A key written again since it was retired points to its new slot: only the stale entry goes.
         let mayHaveRehashed = false
@@ -388,7 +400,7 @@ export class MemoryStore {
     const index = shardOf(key)
     this.release(slot, key, index)
     this.expiresAt[slot] = RETIRED
-    this.newer[slot] = this.retiredHead[index]!
+    this.newer[slot + 1] = this.retiredHead[index]!
     this.retiredHead[index] = slot
     this.retiredCount++
   }
@@ -396,7 +408,7 @@ export class MemoryStore {
   /** Puts a retired slot on the free list. */
   private free(slot: number): void {
     this.keys[slot] = undefined
-    this.newer[slot] = this.freeHead
+    this.newer[slot + 1] = this.freeHead
     this.freeHead = slot
     this.retiredCount--
   }
@@ -409,7 +421,7 @@ export class MemoryStore {
   private allocate(): number {
     const free = this.freeHead
     if (free !== NIL) {
-      this.freeHead = this.newer[free]!
+      this.freeHead = this.newer[free + 1]!
       return free
     }
     if (this.allocated === this.capacity) {
@@ -425,7 +437,7 @@ export class MemoryStore {
     let index = 0
     while (this.retiredHead[index] === NIL) index++
     const slot = this.retiredHead[index]!
-    this.retiredHead[index] = this.newer[slot]!
+    this.retiredHead[index] = this.newer[slot + 1]!
     const key = this.keys[slot]!
     const shard = this.shards[index]!
     if (shard.get(key) === slot) shard.delete(key)
@@ -436,12 +448,13 @@ export class MemoryStore {
 
   private resize(capacity: number, keep: boolean): void {
     const grown = <T extends Float64Array | Int32Array>(old: T, next: T): T => {
-      if (keep) next.set(old.subarray(0, Math.min(old.length, capacity)))
+      if (keep) next.set(old.subarray(0, Math.min(old.length, next.length)))
       return next
     }
     this.expiresAt = grown(this.expiresAt, new Float64Array(capacity))
-    this.newer = grown(this.newer, new Int32Array(capacity))
-    this.older = grown(this.older, new Int32Array(capacity))
+    // Not kept: an empty list, the sentinel linked to nothing.
+    this.newer = grown(this.newer, new Int32Array(capacity + 1).fill(NIL))
+    this.older = grown(this.older, new Int32Array(capacity + 1).fill(NIL))
     this.heapIndex = grown(this.heapIndex, new Int32Array(capacity))
     this.heap = grown(this.heap, new Int32Array(capacity))
     this.capacity = capacity
@@ -463,7 +476,7 @@ export class MemoryStore {
     this.unmapped.fill(0)
     this.retiredCount = 0
     let next = 0
-    for (let slot = this.leastRecent; slot !== NIL; slot = this.newer[slot]!) {
+    for (let slot = this.leastRecent; slot !== NIL; slot = this.newer[slot + 1]!) {
       const key = this.keys[slot]!
       keys.push(key)
       values.push(this.values[slot])
@@ -478,8 +491,8 @@ export class MemoryStore {
     this.expiresAt = expiresAt
     this.heapSize = 0
     for (let slot = 0; slot < size; slot++) {
-      this.older[slot] = slot - 1
-      this.newer[slot] = slot + 1 < size ? slot + 1 : NIL
+      this.older[slot + 1] = slot - 1
+      this.newer[slot + 1] = slot + 1 < size ? slot + 1 : NIL
       if (expiresAt[slot] === NO_EXPIRY) {
         this.heapIndex[slot] = NIL
       } else {
@@ -488,27 +501,29 @@ export class MemoryStore {
       }
     }
     for (let i = (this.heapSize >> 1) - 1; i >= 0; i--) this.siftDown(i)
-    this.leastRecent = size > 0 ? 0 : NIL
-    this.mostRecent = size - 1
+    this.newer[0] = size > 0 ? 0 : NIL
+    this.older[0] = size - 1
     this.allocated = size
     this.freeHead = NIL
   }
 
+  /** Links the slot in at the most recently used end (next to the sentinel: see `newer`). */
   private linkMostRecent(slot: number): void {
-    this.older[slot] = this.mostRecent
-    this.newer[slot] = NIL
-    if (this.mostRecent !== NIL) this.newer[this.mostRecent] = slot
-    else this.leastRecent = slot
-    this.mostRecent = slot
+    const older = this.older
+    const mostRecent = older[0]!
+    older[slot + 1] = mostRecent
+    this.newer[slot + 1] = NIL
+    this.newer[mostRecent + 1] = slot
+    older[0] = slot
   }
 
   private unlink(slot: number): void {
-    const older = this.older[slot]!
-    const newer = this.newer[slot]!
-    if (newer !== NIL) this.older[newer] = older
-    else this.mostRecent = older
-    if (older !== NIL) this.newer[older] = newer
-    else this.leastRecent = newer
+    const olderLinks = this.older
+    const newerLinks = this.newer
+    const older = olderLinks[slot + 1]!
+    const newer = newerLinks[slot + 1]!
+    olderLinks[newer + 1] = older
+    newerLinks[older + 1] = newer
   }
 
   private heapRemove(slot: number): void {
