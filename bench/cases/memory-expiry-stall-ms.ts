@@ -6,8 +6,9 @@
  * 1. The idle loop alone for 1 s (the machine's own noise, in the note).
  * 2. `MemoryCache.layer({ maxEntries: Infinity })` is built (the default bound is 100,000) and 1,000,000 entries (17-byte keys, 100-byte values) written in one
  *    `setMany` call with an 8-second ttl: one call reads the clock once, so every entry has the same expiry
- *    instant (the fill takes 1-4 s here). A full GC; then the window opens, from there (a few seconds
- *    before the expiry) to 5 s after it. Nothing reads the cache in the window: whatever removes the
+ *    instant (the fill takes 1-4 s here). A full GC, and 1 s for V8's worker threads to finish sweeping
+ *    after it (the harness's own work); then the window opens, from there (a few seconds before the
+ *    expiry) to 5 s after it. Nothing reads the cache in the window: whatever removes the
  *    entries is the cache's own work.
  * 3. In the window, `perf_hooks.monitorEventLoopDelay` at 1 ms resolution; a stall is the longest interval
  *    it saw minus that 1 ms. GC pauses in the window are stalls too (the longest is in the note).
@@ -28,6 +29,8 @@ const N = 1_000_000
 const TTL_MS = 8_000
 const AFTER_EXPIRY_MS = 5_000
 const RESOLUTION_MS = 1
+/** The wait between the full collection after the fill and the window (see `round`). */
+const SETTLE_MS = 1_000
 const entryKey = flatStrings(17, "k")
 const entryValue = flatStrings(100, "v")
 
@@ -53,7 +56,13 @@ const fill = async (cache: Cache.Service) => {
   return { expiresBy: end + TTL_MS, expiresFrom: start + TTL_MS }
 }
 
-const round = async (reclaimedShares: Array<number>): Promise<Sample> => {
+/** What every round leaves for the report: its share of the heap given back and its stall. */
+interface Rounds {
+  readonly reclaimedShares: Array<number>
+  readonly stalls: Array<number>
+}
+
+const round = async ({ reclaimedShares, stalls }: Rounds): Promise<Sample> => {
   const idle = await idleStall()
   const built = await buildLayer(MemoryCache.layer({ maxEntries: Infinity }))
   try {
@@ -61,6 +70,10 @@ const round = async (reclaimedShares: Array<number>): Promise<Sample> => {
     const empty = liveHeapBytes()
     const { expiresFrom, expiresBy } = await fill(cache)
     const full = liveHeapBytes()
+    // The full collection just forced leaves its sweeping to V8's four worker threads, which on two cores
+    // took the main thread's core for 5-9 ms (perf: the main thread ran 0.2 ms of a 9 ms stall, the workers
+    // sweeping): the harness's own work, not the cache's, so the window opens after it.
+    await sleep(SETTLE_MS)
     if (Date.now() >= expiresFrom) throw new Error("the fill took longer than the ttl: raise TTL_MS")
 
     const gcPauses: Array<number> = []
@@ -84,6 +97,7 @@ const round = async (reclaimedShares: Array<number>): Promise<Sample> => {
     const reclaimed = (full - liveHeapBytes()) / (full - empty)
     reclaimedShares.push(reclaimed)
     const stall = Math.max(before, after)
+    stalls.push(stall)
     return {
       opsPerSec: 0,
       p50Ms: 0,
@@ -106,16 +120,16 @@ export const memoryExpiryStallMs = defineCase({
   redis: false,
   rounds: () => 3,
   warmup: false,
-  /** The share of the entries' heap each round (warm-up included) got back. */
-  setup: async () => ({ reclaimedShares: [] as Array<number> }),
-  contenders: ({ reclaimedShares }) => ({ [OURS]: () => round(reclaimedShares) }),
-  report: (medians, { reclaimedShares }) => {
+  /** The share of the entries' heap each round got back, and each round's stall. */
+  setup: async (): Promise<Rounds> => ({ reclaimedShares: [], stalls: [] }),
+  contenders: (rounds) => ({ [OURS]: () => round(rounds) }),
+  report: (medians, { reclaimedShares, stalls }) => {
     const stall = medians[OURS]!.value!
     return [
       valueRow(NAME, stall, {
         target: "value <= 5 ms, >= 90 % reclaimed in every round",
         met: stall <= 5 && reclaimedShares.every((share) => share >= 0.9),
-        note: medians[OURS]!.note!,
+        note: `${medians[OURS]!.note!}; the rounds in order: ${stalls.map((ms) => ms.toFixed(1)).join(", ")} ms`,
       }),
     ]
   },
