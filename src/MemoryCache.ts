@@ -164,10 +164,9 @@ export const make = (
   Effect.gen(function* () {
     const problem = optionsProblem(options)
     if (problem !== undefined) return yield* invalidOption(problem)
-    const store = new MemoryStore(options.maxEntries ?? DEFAULT_MAX_ENTRIES)
     // Tags of live keys only: every entry that goes (delete, expiry, eviction) leaves its tags.
     const tags = new TagIndex()
-    store.onRemove = (key) => tags.drop(key)
+    const store = new MemoryStore(options.maxEntries ?? DEFAULT_MAX_ENTRIES, tags)
 
     // The clock of the scope that builds the layer: the live one in production, a TestClock in tests.
     const clock = yield* Effect.clock

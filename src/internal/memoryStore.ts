@@ -48,6 +48,18 @@ const shardOf = (key: string): number => {
 export const MAX_MAP_SIZE = 16_777_216
 
 /**
+ * What `MemoryStore` tells of every entry that goes.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
+export interface RemovalListener {
+  drop(key: string): void
+}
+
+const IGNORE_REMOVALS: RemovalListener = { drop: () => {} }
+
+/**
  * A key/value store of at most `maxEntries` live or expired-but-not-reclaimed entries.
  *
  * - Eviction: exact LRU. Inserting a new key into a full store first reclaims the entry that expired
@@ -105,11 +117,18 @@ export class MemoryStore {
   }
   private wakeBefore = Number.NEGATIVE_INFINITY
   private wake: () => void = () => {}
-  /** Told the key of every entry that goes (delete, expiry, eviction); the tag index follows it. */
-  onRemove: (key: string) => void = () => {}
 
-  /** `maxEntries`: a positive integer up to `MAX_MAP_SIZE`, or `Infinity` for `MAX_MAP_SIZE`. */
-  constructor(maxEntries: number) {
+  /**
+   * `maxEntries`: a positive integer up to `MAX_MAP_SIZE`, or `Infinity` for `MAX_MAP_SIZE`. `removals` is
+   * told the key of every entry that goes (delete, expiry, eviction): the tag index follows it. An object
+   * with a method rather than a callback: V8 inlined a cache's own closure into the expire cycle's optimized
+   * code and threw that code away when the cache was collected, so the next cache compiled it again at its
+   * first mass expiry (`--trace-deopt`: "weak objects"); a method of a class is one function for every cache.
+   */
+  constructor(
+    maxEntries: number,
+    private readonly removals: RemovalListener = IGNORE_REMOVALS,
+  ) {
     this.maxEntries = Math.min(maxEntries, MAX_MAP_SIZE)
   }
 
@@ -387,7 +406,7 @@ export class MemoryStore {
   /** What `remove` and `retire` share: the entry stops counting, leaves recency and expiry, drops its value. */
   private release(slot: number, key: string, index: number): void {
     this.liveInShard[index]!--
-    this.onRemove(key)
+    this.removals.drop(key)
     this.count--
     this.unlink(slot)
     if (this.heapIndex[slot] !== NIL) this.heapRemove(slot)
