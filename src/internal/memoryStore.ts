@@ -108,13 +108,6 @@ export class MemoryStore {
   private allocated = 0
   private freeHead = NIL
   private readonly maxEntries: number
-
-  private get mostRecent(): number {
-    return this.older[0]!
-  }
-  private get leastRecent(): number {
-    return this.newer[0]!
-  }
   private wakeBefore = Number.NEGATIVE_INFINITY
   private wake: () => void = () => {}
 
@@ -130,6 +123,14 @@ export class MemoryStore {
     private readonly removals: RemovalListener = IGNORE_REMOVALS,
   ) {
     this.maxEntries = Math.min(maxEntries, MAX_MAP_SIZE)
+  }
+
+  /** The ends of the LRU list: the sentinel's links (see `newer`). */
+  private get mostRecent(): number {
+    return this.older[0]!
+  }
+  private get leastRecent(): number {
+    return this.newer[0]!
   }
 
   /** Entries held, including expired ones not reclaimed yet (Redis's `DBSIZE`). */
