@@ -47,6 +47,7 @@ export const summarize = (samples: ReadonlyArray<Sample>): Sample => {
  * on `local-get-hit-concurrent`'s loops, both sides alternating in one process: 4.68 with every operation
  * timed, 5.45 with one in eight). Throughput counts every operation either way.
  */
+/** A power of two: which operations are timed is read from the low bits of the loop's counter. */
 const TIMED_EVERY = 8
 const timedMask = (workers: number) => (workers === 1 ? 0 : TIMED_EVERY - 1)
 const timedCount = (workers: number, perWorker: number) =>
