@@ -8,7 +8,7 @@ import { Deferred, Duration, Effect, Exit, Fiber, Layer, Option, type Scope } fr
 import { Cache, type CacheError } from "./Cache.js"
 import { compileGlob } from "./internal/glob.js"
 import { incrementBy, NOT_AN_INTEGER, parseRedisInteger } from "./internal/integer.js"
-import { type Backend, type BackendFailure, cacheError, makeCache } from "./internal/makeCache.js"
+import { type Backend, type BackendFailure, cacheError, makeCache, readExit } from "./internal/makeCache.js"
 import { MAX_MAP_SIZE, MemoryStore } from "./internal/memoryStore.js"
 import { TagIndex } from "./internal/memoryTags.js"
 import { ReadNow } from "./internal/readNow.js"
@@ -97,8 +97,6 @@ const noWake = () => {}
 /** The pause after a cycle that ran out of time: at most a third of the event loop goes to expiry. */
 const BEHIND_DELAY_MS = 2
 
-const MISS: Exit.Exit<Option.Option<string>> = Exit.succeed(Option.none())
-
 /** `get`: the store looked up when the read runs, answered without a turn of the fiber's loop (readNow.ts). */
 class MemoryGet extends ReadNow<Option.Option<string>, never> {
   constructor(
@@ -109,8 +107,7 @@ class MemoryGet extends ReadNow<Option.Option<string>, never> {
     super()
   }
   run(): Exit.Exit<Option.Option<string>> {
-    const value = this.store.getReadingClock(this.key, this.clock)
-    return value === undefined ? MISS : Exit.succeed(Option.some(value))
+    return readExit(this.store.getReadingClock(this.key, this.clock))
   }
 }
 
@@ -211,8 +208,8 @@ export const make = (
                   Effect.zipRight(Effect.sleep(wakeAt - now), Deferred.succeed(woken, false)),
                 )
           const early = yield* Deferred.await(woken)
-          if (early && sleeper !== undefined) yield* Fiber.interruptFork(sleeper)
           if (early) {
+            if (sleeper !== undefined) yield* Fiber.interruptFork(sleeper)
             wakeAt = plan()
             continue
           }

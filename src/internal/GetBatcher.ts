@@ -9,11 +9,11 @@
  * This is the hottest path of the library, so it avoids per-call combinators: the circuit breaker is
  * consulted synchronously and told the outcome once per MGET, not once per key.
  */
-import { Effect, Exit, Option, Scheduler } from "effect"
+import { Effect, Exit, type Option, Scheduler } from "effect"
 import type { CacheError } from "../Cache.js"
 import { callBatch } from "./batchCall.js"
 import type { CircuitBreaker } from "./CircuitBreaker.js"
-import { type BackendFailure, cacheError } from "./makeCache.js"
+import { type BackendFailure, cacheError, readExit } from "./makeCache.js"
 
 /** A class, not an object literal: see `Waiter` in WriteBatcher.ts (V8 tenures a literal's site). */
 class Waiter {
@@ -49,8 +49,6 @@ export interface GetBatcherOptions {
   readonly eagerBatch: number
 }
 
-const NONE = Exit.succeed(Option.none<string>())
-
 /**
  * @since 0.1.0
  * @category internal
@@ -75,10 +73,7 @@ export const makeGetBatcher = (options: GetBatcherOptions) => {
   }
 
   const deliver = (batch: ReadonlyArray<Waiter>, values: ReadonlyArray<string | null>) => {
-    for (let i = 0; i < batch.length; i++) {
-      const value = values[i]
-      batch[i]!.resume(value === null || value === undefined ? NONE : Exit.succeed(Option.some(value)))
-    }
+    for (let i = 0; i < batch.length; i++) batch[i]!.resume(readExit(values[i]))
     return undefined
   }
 

@@ -18,7 +18,8 @@
  * - entries hold the finished `Exit`, so a hit allocates nothing beyond the read object that looks the tier
  *   up each time the read runs (readNow.ts, redisBackend.ts).
  */
-import { Exit, Option } from "effect"
+import type { Exit, Option } from "effect"
+import { readExit } from "./makeCache.js"
 import { makeRecencyList } from "./recencyList.js"
 
 interface Entry {
@@ -105,8 +106,6 @@ export interface LocalTier {
   readonly size: () => number
 }
 
-const NONE: Exit.Exit<Option.Option<string>> = Exit.succeed(Option.none())
-
 /**
  * @since 0.2.0
  * @category internal
@@ -157,7 +156,7 @@ export const makeLocalTier = (options: LocalTierOptions): LocalTier => {
     remove(key)
     const entry: Entry = {
       key,
-      result: value === null ? NONE : Exit.succeed(Option.some(value)),
+      result: readExit(value),
       value,
       expiresAt,
       node: ticket.node,

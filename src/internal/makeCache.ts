@@ -3,7 +3,7 @@
  * shapes, error context and spans. A backend only moves strings in and out of storage, with keys already
  * prefixed and arguments already valid, so two backends cannot disagree on what is valid input.
  */
-import { Cause, Duration, Effect, Either, identity, Option } from "effect"
+import { Cause, Duration, Effect, Either, Exit, identity, Option } from "effect"
 import {
   Cache,
   CacheError,
@@ -124,6 +124,18 @@ export interface FrontOptions {
  * @category internal
  */
 export const cacheError = (props: ConstructorParameters<typeof CacheError>[0]) => new CacheError(props, true)
+
+const MISS: Exit.Exit<Option.Option<string>> = Exit.succeed(Option.none())
+
+/**
+ * A `get`'s answer as a finished `Exit`: the value, or for a miss (`null` from Redis, `undefined` from
+ * memory) one `Exit` shared by every miss.
+ *
+ * @since 0.2.0
+ * @category internal
+ */
+export const readExit = (value: string | null | undefined): Exit.Exit<Option.Option<string>> =>
+  value === null || value === undefined ? MISS : Exit.succeed(Option.some(value))
 
 const UNTAGGED: Either.Either<ReadonlyArray<string>, string> = Either.right([])
 
