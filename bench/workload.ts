@@ -11,7 +11,8 @@ import { Redis } from "ioredis"
 import { createClient } from "redis"
 import { Cache } from "../src/index.js"
 import { RedisCache } from "../src/redis.js"
-import { type Row, row, type Sample } from "./BenchCase.js"
+import { defineCase, row, type Sample } from "./BenchCase.js"
+import { effectWorkers, promiseWorkers } from "./measure.js"
 
 export const CONCURRENCY = 256
 export const PER_WORKER = 200
@@ -131,23 +132,79 @@ export const PEER_NOTES: Readonly<Record<string, string>> = {
   [CACHE_MANAGER]: "cache-manager 7 + @keyv/redis (createKeyv(url)), its own 10,000 keys",
 }
 
+/** The peers as `peers` returns them. */
+export type Peers = Awaited<ReturnType<typeof peers>>
+
 /**
- * The rows `<case> peer: bentocache` and `<case> peer: cache-manager`: each peer's own ops/s, its ratio to
- * the same raw baseline as ours, and whether ours is ahead of it (issue 13: ours must be, on each).
+ * One operation of every contender of a Redis workload with peers (`get-concurrent`, `set-concurrent`,
+ * `mixed-90-10`), as a function of the operation's index in the 256 loops.
  */
-export const peerRows = (
-  caseName: string,
-  medians: Readonly<Record<string, Sample>>,
-  baseline: { readonly name: string; readonly sample: Sample },
-): ReadonlyArray<Row> =>
-  [BENTOCACHE, CACHE_MANAGER].map((peer) =>
-    row(`${caseName} peer: ${peer}`, medians[peer]!, {
-      baseline,
-      target: "ours ahead",
-      met: () => medians[OURS]!.opsPerSec > medians[peer]!.opsPerSec,
-      note: PEER_NOTES[peer],
+export interface PeerWorkload {
+  /** The case whose workload this is: its row, and the peer rows `<name> peer: …`. */
+  readonly name: string
+  /** What the raw clients send, for the baseline's name (`GET`, `SET PX 600000`). */
+  readonly operation: string
+  readonly ours: (cache: Cache.Service, i: number) => Effect.Effect<unknown, unknown>
+  readonly ioredis: (client: Redis, i: number) => Promise<unknown>
+  readonly nodeRedis: (client: NodeRedis, i: number) => Promise<unknown>
+  readonly bentocache: (peers: Peers, i: number) => Promise<unknown>
+  readonly cacheManager: (peers: Peers, i: number) => Promise<unknown>
+}
+
+/** Ours and the two raw clients on `workload`'s loops: the contenders of its ratio row. */
+export const rawContenders = (
+  workload: PeerWorkload,
+  raw: { readonly ioredis: Redis; readonly nodeRedis: NodeRedis },
+  cache: Cache.Service,
+) => ({
+  [OURS]: () => Effect.runPromise(effectWorkers(CONCURRENCY, PER_WORKER, (i) => workload.ours(cache, i))),
+  [IOREDIS]: () => promiseWorkers(CONCURRENCY, PER_WORKER, (i) => workload.ioredis(raw.ioredis, i)),
+  [NODE_REDIS]: () => promiseWorkers(CONCURRENCY, PER_WORKER, (i) => workload.nodeRedis(raw.nodeRedis, i)),
+})
+
+/**
+ * The case of `workload`'s peer rows, `<name>-peers`: ours, the two raw clients and the two peers in one
+ * process, on the same loops; the rows `<name> peer: bentocache` and `<name> peer: cache-manager`, each
+ * with the peer's own ops/s, its ratio to the faster raw client, and whether ours (in this process) is
+ * ahead of it (issue 13: ours must be, on each).
+ *
+ * The peers run in a process of their own, not in the case of the ratio row: with either peer's rounds
+ * interleaved, ours ran `set-concurrent` at 0.49-0.65 of node-redis, against 0.80-0.84 with only the raw
+ * clients beside it (three runs of each on 2026-12-07, node-redis's own rate unchanged). The ratio row
+ * compares ours with the raw clients; the peer rows compare ours with the peers under the same conditions.
+ */
+export const peerCase = (workload: PeerWorkload) =>
+  defineCase({
+    name: `${workload.name}-peers`,
+    rows: peerRowNames(workload.name),
+    setup: async ({ redisUrl }) => {
+      const raw = await rawClients(redisUrl!)
+      await fillKeys(raw.ioredis)
+      return { raw, ours: await ourRedisCache(redisUrl!), peers: await peers(redisUrl!) }
+    },
+    contenders: ({ raw, ours, peers: p }) => ({
+      ...rawContenders(workload, raw, ours.cache),
+      [BENTOCACHE]: () => promiseWorkers(CONCURRENCY, PER_WORKER, (i) => workload.bentocache(p, i)),
+      [CACHE_MANAGER]: () => promiseWorkers(CONCURRENCY, PER_WORKER, (i) => workload.cacheManager(p, i)),
     }),
-  )
+    report: (medians) => {
+      const baseline = fasterRaw(medians, workload.operation)
+      const ours = medians[OURS]!.opsPerSec
+      return [BENTOCACHE, CACHE_MANAGER].map((peer) =>
+        row(`${workload.name} peer: ${peer}`, medians[peer]!, {
+          baseline,
+          target: "ours ahead",
+          met: () => ours > medians[peer]!.opsPerSec,
+          note: `${PEER_NOTES[peer]}; ours in the same process: ${Math.round(ours).toLocaleString("en-US")} ops/s`,
+        }),
+      )
+    },
+    teardown: async (state) => {
+      await state.peers.close()
+      await state.ours.close()
+      await state.raw.close()
+    },
+  })
 
 /** The peer row names of a case, for its `rows`. */
 export const peerRowNames = (caseName: string): ReadonlyArray<string> => [
