@@ -162,6 +162,36 @@ export const rawContenders = (
   [NODE_REDIS]: () => promiseWorkers(CONCURRENCY, PER_WORKER, (i) => workload.nodeRedis(raw.nodeRedis, i)),
 })
 
+/** The raw clients with the 10,000 keys written, and ours: what every case of a `PeerWorkload` starts from. */
+const rawAndOurs = async (url: string) => {
+  const raw = await rawClients(url)
+  await fillKeys(raw.ioredis)
+  return { raw, ours: await ourRedisCache(url) }
+}
+
+/**
+ * The case of `workload`'s ratio row: ours and the two raw clients alone in one process, the row named
+ * `workload.name` with its ratio to the faster raw client, met at `minRatio` or above.
+ */
+export const ratioCase = (workload: PeerWorkload, minRatio: number) =>
+  defineCase({
+    name: workload.name,
+    rows: [workload.name],
+    setup: ({ redisUrl }) => rawAndOurs(redisUrl!),
+    contenders: ({ raw, ours }) => rawContenders(workload, raw, ours.cache),
+    report: (medians) => [
+      row(workload.name, medians[OURS]!, {
+        baseline: fasterRaw(medians, workload.operation),
+        target: `ratio >= ${minRatio.toFixed(1)}`,
+        met: (ratio) => (ratio ?? 0) >= minRatio,
+      }),
+    ],
+    teardown: async (state) => {
+      await state.ours.close()
+      await state.raw.close()
+    },
+  })
+
 /**
  * The case of `workload`'s peer rows, `<name>-peers`: ours, the two raw clients and the two peers in one
  * process, on the same loops; the rows `<name> peer: bentocache` and `<name> peer: cache-manager`, each
@@ -177,11 +207,7 @@ export const peerCase = (workload: PeerWorkload) =>
   defineCase({
     name: `${workload.name}-peers`,
     rows: peerRowNames(workload.name),
-    setup: async ({ redisUrl }) => {
-      const raw = await rawClients(redisUrl!)
-      await fillKeys(raw.ioredis)
-      return { raw, ours: await ourRedisCache(redisUrl!), peers: await peers(redisUrl!) }
-    },
+    setup: async ({ redisUrl }) => ({ ...(await rawAndOurs(redisUrl!)), peers: await peers(redisUrl!) }),
     contenders: ({ raw, ours, peers: p }) => ({
       ...rawContenders(workload, raw, ours.cache),
       [BENTOCACHE]: () => promiseWorkers(CONCURRENCY, PER_WORKER, (i) => workload.bentocache(p, i)),

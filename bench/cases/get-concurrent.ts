@@ -4,17 +4,7 @@
  * (auto-pipelined) and raw node-redis 5 on the same loops. Target: ratio ≥ 1.2. The peers run the same
  * loops on their own keys, in a case of their own (`get-concurrent-peers.ts`).
  */
-import { defineCase, row } from "../BenchCase.js"
-import {
-  fasterRaw,
-  fillKeys,
-  keyOf,
-  OURS,
-  ourRedisCache,
-  type PeerWorkload,
-  rawClients,
-  rawContenders,
-} from "../workload.js"
+import { keyOf, type PeerWorkload, ratioCase } from "../workload.js"
 
 export const getWorkload: PeerWorkload = {
   name: "get-concurrent",
@@ -26,24 +16,4 @@ export const getWorkload: PeerWorkload = {
   cacheManager: (p, i) => p.manager.get(p.managerKey(i)),
 }
 
-export const getConcurrent = defineCase({
-  name: getWorkload.name,
-  rows: [getWorkload.name],
-  setup: async ({ redisUrl }) => {
-    const raw = await rawClients(redisUrl!)
-    await fillKeys(raw.ioredis)
-    return { raw, ours: await ourRedisCache(redisUrl!) }
-  },
-  contenders: ({ raw, ours }) => rawContenders(getWorkload, raw, ours.cache),
-  report: (medians) => [
-    row(getWorkload.name, medians[OURS]!, {
-      baseline: fasterRaw(medians, getWorkload.operation),
-      target: "ratio >= 1.2",
-      met: (r) => (r ?? 0) >= 1.2,
-    }),
-  ],
-  teardown: async (state) => {
-    await state.ours.close()
-    await state.raw.close()
-  },
-})
+export const getConcurrent = ratioCase(getWorkload, 1.2)

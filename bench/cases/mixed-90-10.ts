@@ -5,20 +5,7 @@
  * Target: ratio ≥ 1.0. The peers do the same on their own keys, in a case of their own
  * (`mixed-90-10-peers.ts`).
  */
-import { defineCase, row } from "../BenchCase.js"
-import {
-  fasterRaw,
-  fillKeys,
-  keyOf,
-  OURS,
-  ourRedisCache,
-  type PeerWorkload,
-  rawClients,
-  rawContenders,
-  TTL,
-  TTL_MS,
-  VALUE,
-} from "../workload.js"
+import { keyOf, type PeerWorkload, ratioCase, TTL, TTL_MS, VALUE } from "../workload.js"
 
 /** Operation `i` is a write when this holds: 10 % of them, spread evenly over each loop. */
 const isWrite = (i: number) => i % 10 === 0
@@ -39,24 +26,4 @@ export const mixedWorkload: PeerWorkload = {
     isWrite(i) ? p.manager.set(p.managerKey(i), VALUE, TTL_MS) : p.manager.get(p.managerKey(i)),
 }
 
-export const mixed9010 = defineCase({
-  name: mixedWorkload.name,
-  rows: [mixedWorkload.name],
-  setup: async ({ redisUrl }) => {
-    const raw = await rawClients(redisUrl!)
-    await fillKeys(raw.ioredis)
-    return { raw, ours: await ourRedisCache(redisUrl!) }
-  },
-  contenders: ({ raw, ours }) => rawContenders(mixedWorkload, raw, ours.cache),
-  report: (medians) => [
-    row(mixedWorkload.name, medians[OURS]!, {
-      baseline: fasterRaw(medians, mixedWorkload.operation),
-      target: "ratio >= 1.0",
-      met: (r) => (r ?? 0) >= 1,
-    }),
-  ],
-  teardown: async (state) => {
-    await state.ours.close()
-    await state.raw.close()
-  },
-})
+export const mixed9010 = ratioCase(mixedWorkload, 1)

@@ -5,20 +5,7 @@
  * ratio ≥ 1.0. The peers write the same values with the same ttl to their own keys, in a case of their own
  * (`set-concurrent-peers.ts`).
  */
-import { defineCase, row } from "../BenchCase.js"
-import {
-  fasterRaw,
-  fillKeys,
-  keyOf,
-  OURS,
-  ourRedisCache,
-  type PeerWorkload,
-  rawClients,
-  rawContenders,
-  TTL,
-  TTL_MS,
-  VALUE,
-} from "../workload.js"
+import { keyOf, type PeerWorkload, ratioCase, TTL, TTL_MS, VALUE } from "../workload.js"
 
 const nodeRedisTtl = { expiration: { type: "PX", value: TTL_MS } } as const
 
@@ -32,24 +19,4 @@ export const setWorkload: PeerWorkload = {
   cacheManager: (p, i) => p.manager.set(p.managerKey(i), VALUE, TTL_MS),
 }
 
-export const setConcurrent = defineCase({
-  name: setWorkload.name,
-  rows: [setWorkload.name],
-  setup: async ({ redisUrl }) => {
-    const raw = await rawClients(redisUrl!)
-    await fillKeys(raw.ioredis)
-    return { raw, ours: await ourRedisCache(redisUrl!) }
-  },
-  contenders: ({ raw, ours }) => rawContenders(setWorkload, raw, ours.cache),
-  report: (medians) => [
-    row(setWorkload.name, medians[OURS]!, {
-      baseline: fasterRaw(medians, setWorkload.operation),
-      target: "ratio >= 1.0",
-      met: (r) => (r ?? 0) >= 1,
-    }),
-  ],
-  teardown: async (state) => {
-    await state.ours.close()
-    await state.raw.close()
-  },
-})
+export const setConcurrent = ratioCase(setWorkload, 1)
