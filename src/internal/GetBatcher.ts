@@ -9,11 +9,12 @@
  * This is the hottest path of the library, so it avoids per-call combinators: the circuit breaker is
  * consulted synchronously and told the outcome once per MGET, not once per key.
  */
-import { Effect, Exit, type Option, Scheduler } from "effect"
+import { type Effect, Exit, type Option, Scheduler } from "effect"
 import type { CacheError } from "../Cache.js"
 import { callBatch } from "./batchCall.js"
 import type { CircuitBreaker } from "./CircuitBreaker.js"
 import { type BackendFailure, cacheError, readExit } from "./makeCache.js"
+import { resumable } from "./resumable.js"
 
 /** A class, not an object literal: see `Waiter` in WriteBatcher.ts (V8 tenures a literal's site). */
 class Waiter {
@@ -110,7 +111,7 @@ export const makeGetBatcher = (options: GetBatcherOptions) => {
   // None is needed either: an interrupted fiber's resume callback has already fired (Effect uses it as the
   // interruptor), so the batch's later resume is ignored.
   const get = (key: string, callerKey: string): Effect.Effect<Option.Option<string>, CacheError> =>
-    Effect.async<Option.Option<string>, CacheError>((resume) => {
+    resumable<Option.Option<string>, CacheError>((resume) => {
       pending.push(new Waiter(key, callerKey, resume))
       if (pending.length === 1) Scheduler.defaultScheduler.scheduleTask(flush, 0)
       // A full batch goes out at once: Redis answers it while the remaining fibers of this round are still

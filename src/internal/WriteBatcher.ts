@@ -11,10 +11,11 @@
  * connection); a batch carries keys of one hash slot only, so it never spans nodes in a cluster. The
  * breaker is told one outcome per batch.
  */
-import { Effect, Exit, Scheduler } from "effect"
+import { type Effect, Exit, Scheduler } from "effect"
 import { callBatch } from "./batchCall.js"
 import type { CircuitBreaker } from "./CircuitBreaker.js"
 import type { BackendFailure } from "./makeCache.js"
+import { resumable } from "./resumable.js"
 
 /**
  * One queued write: its key, its operation code and up to two arguments (scripts.ts `writeBatch`), how to
@@ -160,7 +161,7 @@ export const makeWriteBatcher = (options: WriteBatcherOptions) => {
     first?: string,
     second?: string,
   ): Effect.Effect<A, BackendFailure> =>
-    Effect.async<A, BackendFailure>((resume) => {
+    resumable<A, BackendFailure>((resume) => {
       pending.push(new Waiter(key, code, first, second, decode, resume as Waiter["resume"]))
       if (pending.length === 1) Scheduler.defaultScheduler.scheduleTask(flush, 0)
       else if (pending.length >= options.eagerBatch) flush()

@@ -20,6 +20,7 @@ import { type LocalTier, makeLocalTier } from "./localTier.js"
 import type { Backend, BackendFailure } from "./makeCache.js"
 import { ReadNow } from "./readNow.js"
 import { setReplyTimeout } from "./replyTimer.js"
+import { resumable } from "./resumable.js"
 import * as Scripts from "./scripts.js"
 import { makeServerClock, type ServerClock } from "./serverClock.js"
 import { makeTracking, type Tracking } from "./tracking.js"
@@ -342,7 +343,7 @@ export const makeRedisBackend = (
      * later resume is ignored.
      */
     const send = <A>(run: () => Promise<A>, key: string | undefined, bounded: boolean) =>
-      Effect.async<A, BackendFailure>((resume) => {
+      resumable<A, BackendFailure>((resume) => {
         const node = nodeIdOf(key)
         const refused = admit(node)
         if (refused !== undefined) return resume(Effect.fail(refused))
