@@ -8,7 +8,7 @@ import { Deferred, Duration, Effect, Exit, Fiber, Layer, Option, type Scope } fr
 import { Cache, type CacheError } from "./Cache.js"
 import { compileGlob } from "./internal/glob.js"
 import { incrementBy, NOT_AN_INTEGER, parseRedisInteger } from "./internal/integer.js"
-import { type Backend, type BackendFailure, cacheError, makeCache, readExit } from "./internal/makeCache.js"
+import { type Backend, cacheError, contextualize, makeCache, readExit } from "./internal/makeCache.js"
 import { MAX_MAP_SIZE, MemoryStore } from "./internal/memoryStore.js"
 import { TagIndex } from "./internal/memoryTags.js"
 import { ReadNow } from "./internal/readNow.js"
@@ -296,14 +296,16 @@ export const make = (
           const at = store.expiresAtOf(slot)
           return at === Number.POSITIVE_INFINITY ? -1 : at - now
         }),
-      incrBy: (key, amount, ttlMs) =>
+      incrBy: (key, amount, ttlMs, operation, callerKey) =>
         Effect.flatten(
-          withNow((now): Effect.Effect<number, BackendFailure> => {
+          withNow((now): Effect.Effect<number, CacheError> => {
             const slot = store.lookup(key, now, true)
             const current = slot < 0 ? 0n : parseRedisInteger(store.valueAt(slot))
-            if (current === undefined) return Effect.fail({ reason: "Command", detail: NOT_AN_INTEGER })
+            const refused = (detail: string) =>
+              Effect.fail(contextualize(operation, callerKey)({ reason: "Command", detail }))
+            if (current === undefined) return refused(NOT_AN_INTEGER)
             const next = incrementBy(current, amount)
-            if (typeof next === "string") return Effect.fail({ reason: "Command", detail: next })
+            if (typeof next === "string") return refused(next)
             // An existing key keeps its ttl, as INCRBY does.
             if (slot < 0) store.insert(key, String(next), expiresAt(now, ttlMs), now)
             else store.setValue(slot, String(next))

@@ -151,6 +151,7 @@ describe("RedisCache under faults", () => {
         expect(Math.max(...fast.map((o) => o.ms))).toBeLessThan(50)
         const open = fast[0]!.result
         expect(Either.isLeft(open) && open.left.message).toContain("circuit breaker")
+        expect(Either.isLeft(open) && [open.left.operation, open.left.key]).toEqual(["set", "hung:k"])
 
         // 100k operations while hung: nothing queues.
         gc()

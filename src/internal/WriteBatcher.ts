@@ -6,20 +6,22 @@
  * (`TIME`) cost more Redis time than the write itself; one socket write and one reply per command cost more
  * client time than the encoding. A batch pays both once: one deadline, stated when the batch is sent, guards
  * all of its writes, so a timed-out write still never runs after its deadline. Each caller still gets its
- * own result and its own error: an operation Redis refuses is an error element of the reply. Writes run in
+ * own result and its own error (the finished CacheError of its operation on its key, so the front adds no
+ * error handler around a write): an operation Redis refuses is an error element of the reply. Writes run in
  * the order they were made (a batch keeps call order, and batches to one node leave in order on one
  * connection); a batch carries keys of one hash slot only, so it never spans nodes in a cluster. The
  * breaker is told one outcome per batch.
  */
 import { type Effect, Exit, Scheduler } from "effect"
+import type { CacheError } from "../Cache.js"
 import { callBatch } from "./batchCall.js"
 import type { CircuitBreaker } from "./CircuitBreaker.js"
-import type { BackendFailure } from "./makeCache.js"
+import { type BackendFailure, contextualize } from "./makeCache.js"
 import { resumable } from "./resumable.js"
 
 /**
  * One queued write: its key, its operation code and up to two arguments (scripts.ts `writeBatch`), how to
- * read its reply, and its caller.
+ * read its reply, and its caller (its operation and key without prefix, for its error).
  *
  * A class, not an object literal, on purpose. V8 tracks each literal's allocation site and, when most of a
  * site's objects outlive a young-generation collection, allocates all later ones in the old generation.
@@ -31,12 +33,18 @@ import { resumable } from "./resumable.js"
 class Waiter {
   constructor(
     readonly key: string,
+    readonly operation: string,
+    readonly callerKey: string,
     readonly code: string,
     readonly first: string | undefined,
     readonly second: string | undefined,
     readonly decode: (reply: unknown) => unknown,
-    readonly resume: (effect: Effect.Effect<unknown, BackendFailure>) => void,
+    readonly resume: (effect: Effect.Effect<unknown, CacheError>) => void,
   ) {}
+
+  fail(failure: BackendFailure) {
+    this.resume(Exit.fail(contextualize(this.operation, this.callerKey)(failure)))
+  }
 }
 
 /**
@@ -87,8 +95,7 @@ export const makeWriteBatcher = (options: WriteBatcherOptions) => {
   let pending: Array<Waiter> = []
 
   const failAll = (batch: ReadonlyArray<Waiter>, failure: BackendFailure) => {
-    const exit = Exit.fail(failure)
-    for (const waiter of batch) waiter.resume(exit)
+    for (const waiter of batch) waiter.fail(failure)
   }
 
   /** Every waiter's result from the batch's reply; the outage, if an operation's refusal means one. */
@@ -105,9 +112,10 @@ export const makeWriteBatcher = (options: WriteBatcherOptions) => {
         if (reply.message.startsWith("READONLY")) demoted = true
         const failure = options.classify(reply)
         if (outage === undefined && isOutage(failure)) outage = failure
-        waiter.resume(Exit.fail(failure))
+        waiter.fail(failure)
       } else {
-        waiter.resume(Exit.succeed(waiter.decode(reply)))
+        const value = waiter.decode(reply)
+        waiter.resume(value === undefined ? Exit.void : Exit.succeed(value))
       }
     }
     if (demoted) options.demoted(node)
@@ -151,18 +159,23 @@ export const makeWriteBatcher = (options: WriteBatcherOptions) => {
   // canceller (an interrupted fiber's resume has already fired, so the batch's later resume is ignored, and
   // its write, already on its way, is still guarded by the batch's deadline).
   /**
-   * Queues one write: `code` and its arguments (`first`, then `second`, each only when given) as
-   * scripts.ts `writeBatch` reads them; `decode` turns its element of the reply into the result.
+   * Queues one write of `operation` on `key` (`callerKey` without its prefix): `code` and its arguments
+   * (`first`, then `second`, each only when given) as scripts.ts `writeBatch` reads them; `decode` turns its
+   * element of the reply into the result.
    */
   const write = <A>(
     key: string,
+    operation: string,
+    callerKey: string,
     decode: (reply: unknown) => A,
     code: string,
     first?: string,
     second?: string,
-  ): Effect.Effect<A, BackendFailure> =>
-    resumable<A, BackendFailure>((resume) => {
-      pending.push(new Waiter(key, code, first, second, decode, resume as Waiter["resume"]))
+  ): Effect.Effect<A, CacheError> =>
+    resumable<A, CacheError>((resume) => {
+      pending.push(
+        new Waiter(key, operation, callerKey, code, first, second, decode, resume as Waiter["resume"]),
+      )
       if (pending.length === 1) Scheduler.defaultScheduler.scheduleTask(flush, 0)
       else if (pending.length >= options.eagerBatch) flush()
     })

@@ -51,16 +51,31 @@ export interface Backend {
   readonly getMany: (
     keys: ReadonlyArray<string>,
   ) => Effect.Effect<ReadonlyArray<string | null>, BackendFailure>
-  readonly set: (key: string, value: string, ttlMs: number | undefined) => Effect.Effect<void, BackendFailure>
+  /**
+   * The single-key writes are hot paths too, as `get`: each fails with the finished CacheError of `operation`
+   * on `callerKey` (the key without prefix), so the front adds no error handler around them.
+   */
+  readonly set: (
+    key: string,
+    value: string,
+    ttlMs: number | undefined,
+    operation: string,
+    callerKey: string,
+  ) => Effect.Effect<void, CacheError>
   /** All entries in one step; keys are distinct. Never called with an empty array. */
   readonly setMany: (
     entries: ReadonlyArray<readonly [string, string]>,
     ttlMs: number | undefined,
   ) => Effect.Effect<void, BackendFailure>
-  readonly delete: (key: string) => Effect.Effect<boolean, BackendFailure>
+  readonly delete: (key: string, operation: string, callerKey: string) => Effect.Effect<boolean, CacheError>
   readonly exists: (key: string) => Effect.Effect<boolean, BackendFailure>
   /** PEXPIRE (ms <= 0 deletes the key) or PERSIST; false when there is no such key. */
-  readonly expire: (key: string, ttlMs: number | "persist") => Effect.Effect<boolean, BackendFailure>
+  readonly expire: (
+    key: string,
+    ttlMs: number | "persist",
+    operation: string,
+    callerKey: string,
+  ) => Effect.Effect<boolean, CacheError>
   /** PTTL: -2 no key, -1 no expiry, otherwise remaining milliseconds. */
   readonly pttl: (key: string) => Effect.Effect<number, BackendFailure>
   /** INCRBY with an expiry set only when the key is created; fails when the result is not a safe integer. */
@@ -68,7 +83,9 @@ export interface Backend {
     key: string,
     amount: number,
     ttlMs: number | undefined,
-  ) => Effect.Effect<number, BackendFailure>
+    operation: string,
+    callerKey: string,
+  ) => Effect.Effect<number, CacheError>
   /** Deletes every key matching a full (prefixed) glob pattern; the number deleted. */
   readonly deletePattern: (pattern: string) => Effect.Effect<number, BackendFailure>
   /** Counts the keys matching a full (prefixed) glob pattern. */
@@ -142,7 +159,13 @@ const UNTAGGED: Either.Either<ReadonlyArray<string>, string> = Either.right([])
 const invalid = (operation: string, key: string | undefined, detail: string) =>
   cacheError({ reason: "InvalidArgument", operation, key, detail })
 
-const contextualize =
+/**
+ * A backend's failure as the CacheError of `operation` on the caller's `key`.
+ *
+ * @since 0.1.0
+ * @category internal
+ */
+export const contextualize =
   (operation: string, key?: string) =>
   (failure: BackendFailure): CacheError =>
     cacheError({ reason: failure.reason, operation, key, detail: failure.detail, cause: failure.cause })
@@ -234,13 +257,9 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
     if (Either.isLeft(ttl)) return Effect.fail(invalid(operation, key, ttl.left))
     const tags = tagsOf(options?.tags)
     if (Either.isLeft(tags)) return Effect.fail(invalid(operation, key, tags.left))
-    return contextualized(
-      tags.right.length === 0
-        ? backend.set(withPrefix(key), value, ttl.right)
-        : backend.setTagged([[withPrefix(key), value, tags.right]], ttl.right),
-      operation,
-      key,
-    )
+    return tags.right.length === 0
+      ? backend.set(withPrefix(key), value, ttl.right, operation, key)
+      : contextualized(backend.setTagged([[withPrefix(key), value, tags.right]], ttl.right), operation, key)
   }
 
   const set = (key: string, value: string, options?: SetOptions) =>
@@ -264,10 +283,19 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
       return contextualized(run(withPrefix(key)), operation, key).pipe(span(`Cache.${operation}`))
     }
 
+  /** `keyed` for the backend's hot single-key writes, which fail with the finished CacheError themselves. */
+  const keyedWrite =
+    <A>(operation: string, run: (prefixedKey: string, key: string) => Effect.Effect<A, CacheError>) =>
+    (key: string): Effect.Effect<A, CacheError> => {
+      const bad = checkKey(operation, key)
+      if (bad) return Effect.fail(bad)
+      return span(`Cache.${operation}`)(run(withPrefix(key), key))
+    }
+
   const expire = (key: string, ttl: Duration.DurationInput) => {
     const millis = expireTtlMillis(ttl)
     if (Either.isLeft(millis)) return Effect.fail(invalid("expire", key, millis.left))
-    return keyed("expire", (k) => backend.expire(k, millis.right))(key)
+    return keyedWrite("expire", (k, callerKey) => backend.expire(k, millis.right, "expire", callerKey))(key)
   }
 
   const ttl = keyed("ttl", (k) =>
@@ -278,7 +306,9 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
     if (!isValidAmount(amount)) return Effect.fail(invalid(operation, key, "amount must be a safe integer"))
     const ttl = writeTtlMillis(options?.ttl)
     if (Either.isLeft(ttl)) return Effect.fail(invalid(operation, key, ttl.left))
-    return keyed(operation, (k) => backend.incrBy(k, amount, ttl.right))(key)
+    return keyedWrite(operation, (k, callerKey) =>
+      backend.incrBy(k, amount, ttl.right, operation, callerKey),
+    )(key)
   }
 
   const deletePattern = (pattern: string) => {
@@ -424,7 +454,7 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
     getJson,
     set,
     setJson,
-    delete: keyed("delete", backend.delete),
+    delete: keyedWrite("delete", (k, callerKey) => backend.delete(k, "delete", callerKey)),
     exists: keyed("exists", backend.exists),
     expire,
     ttl,

@@ -636,10 +636,10 @@ export const makeRedisBackend = (
               })
               return values
             }),
-      set: (key, value, ttlMs) =>
+      set: (key, value, ttlMs, operation, callerKey) =>
         ttlMs === undefined
-          ? writer.write(key, ignore, "s", value)
-          : writer.write(key, ignore, "S", value, ttlText(ttlMs)),
+          ? writer.write(key, operation, callerKey, ignore, "s", value)
+          : writer.write(key, operation, callerKey, ignore, "S", value, ttlText(ttlMs)),
       setMany: (entries, ttlMs) =>
         Effect.asVoid(
           callSteps(() => {
@@ -664,19 +664,26 @@ export const makeRedisBackend = (
             )
           }, entries[0]?.[0]),
         ),
-      delete: (key) => writer.write(key, isOne, "d"),
+      delete: (key, operation, callerKey) => writer.write(key, operation, callerKey, isOne, "d"),
       exists: (key) =>
         Effect.map(
           call(() => client.exists(key), key),
           (n) => n === 1,
         ),
-      expire: (key, ttlMs) =>
-        writer.write(key, isOne, "e", ttlMs === "persist" ? "persist" : String(Math.max(ttlMs, 0))),
+      expire: (key, ttlMs, operation, callerKey) =>
+        writer.write(
+          key,
+          operation,
+          callerKey,
+          isOne,
+          "e",
+          ttlMs === "persist" ? "persist" : String(Math.max(ttlMs, 0)),
+        ),
       pttl: (key) => call(() => client.pttl(key), key),
-      incrBy: (key, amount, ttlMs) =>
+      incrBy: (key, amount, ttlMs, operation, callerKey) =>
         ttlMs === undefined
-          ? writer.write(key, Number, "i", String(amount))
-          : writer.write(key, Number, "I", String(amount), ttlText(ttlMs)),
+          ? writer.write(key, operation, callerKey, Number, "i", String(amount))
+          : writer.write(key, operation, callerKey, Number, "I", String(amount), ttlText(ttlMs)),
       deletePattern: (pattern) =>
         callSteps(async () => {
           // It may remove registries: this process registers again rather than trust its memo.
@@ -781,11 +788,11 @@ const withLocalTier = (
   callSteps: <A>(run: () => Promise<A>, key?: string) => Effect.Effect<A, BackendFailure>,
 ): Backend => {
   const writing =
-    <Args extends ReadonlyArray<unknown>, A>(
+    <Args extends ReadonlyArray<unknown>, A, E>(
       keysOf: (...args: Args) => Iterable<string>,
-      write: (...args: Args) => Effect.Effect<A, BackendFailure>,
+      write: (...args: Args) => Effect.Effect<A, E>,
     ) =>
-    (...args: Args): Effect.Effect<A, BackendFailure> =>
+    (...args: Args): Effect.Effect<A, E> =>
       Effect.suspend(() => {
         tier.invalidate(keysOf(...args))
         return Effect.onExit(write(...args), () => Effect.sync(() => tier.invalidate(keysOf(...args))))

@@ -1053,6 +1053,28 @@ export const cacheContract = (
         expect(error.message).toContain("InvalidArgument")
         const exit = yield* Effect.exit(cache.increment("errors:k", 0.5))
         expect(Exit.isFailure(exit)).toBe(true)
+        // Refused by the store itself (Redis answers ERR inside the write batch): the same context, each
+        // write its own, whatever else was batched with it.
+        yield* cache.set("errors:k", "not a number")
+        const [counted, increment, decrement] = yield* Effect.all(
+          [
+            cache.increment("errors:n"),
+            Effect.flip(cache.increment("errors:k")),
+            Effect.flip(cache.decrement("errors:k", 2)),
+          ],
+          { concurrency: "unbounded" },
+        )
+        expect(counted).toBe(1)
+        for (const [error, operation] of [
+          [increment, "increment"],
+          [decrement, "decrement"],
+        ] as const) {
+          expect(error._tag).toBe("CacheError")
+          expect(error.reason).toBe("Command")
+          expect(error.operation).toBe(operation)
+          expect(error.key).toBe("errors:k")
+          expect(error.message).toContain("errors:k")
+        }
       }),
     )
   })
