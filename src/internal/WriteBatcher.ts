@@ -83,6 +83,10 @@ export interface WriteBatcherOptions {
   readonly eagerBatch: number
 }
 
+/** The codes of a SET (`value`) and a SET PX (`value`, `ttl`): sent in runs, as `m` and `M` (scripts.ts). */
+export const SET = "s"
+export const SET_TTL = "S"
+
 const isOutage = (failure: BackendFailure) => failure.reason === "Connection" || failure.reason === "Timeout"
 
 /**
@@ -127,12 +131,27 @@ export const makeWriteBatcher = (options: WriteBatcherOptions) => {
     // No closure here may capture `batch`: they live as long as the command, the waiters must not.
     const keys = new Array<string>(batch.length)
     const args: Array<string> = [String(options.deadline(node)), ...options.batchArguments(batch[0]!.key)]
-    for (let i = 0; i < batch.length; i++) {
+    for (let i = 0; i < batch.length; ) {
       const waiter = batch[i]!
+      if (waiter.code === SET || waiter.code === SET_TTL) {
+        // A run of SETs with one ttl (or none) goes as one operation: its code, its length and its ttl
+        // once, then one value per write (scripts.ts `writeBatch`, `m` and `M`).
+        let end = i + 1
+        while (end < batch.length && batch[end]!.code === waiter.code && batch[end]!.second === waiter.second)
+          end++
+        args.push(waiter.code === SET ? "m" : "M", String(end - i))
+        if (waiter.second !== undefined) args.push(waiter.second)
+        for (; i < end; i++) {
+          keys[i] = batch[i]!.key
+          args.push(batch[i]!.first!)
+        }
+        continue
+      }
       keys[i] = waiter.key
       args.push(waiter.code)
       if (waiter.first !== undefined) args.push(waiter.first)
       if (waiter.second !== undefined) args.push(waiter.second)
+      i++
     }
     callBatch(batch, () => options.send(node, keys, args), {
       admit: (weight) => options.admit(node, weight),

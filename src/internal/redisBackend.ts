@@ -24,7 +24,7 @@ import { resumable } from "./resumable.js"
 import * as Scripts from "./scripts.js"
 import { makeServerClock, type ServerClock } from "./serverClock.js"
 import { makeTracking, type Tracking } from "./tracking.js"
-import { makeWriteBatcher } from "./WriteBatcher.js"
+import { makeWriteBatcher, SET, SET_TTL } from "./WriteBatcher.js"
 
 /**
  * @since 0.2.0
@@ -638,8 +638,8 @@ export const makeRedisBackend = (
             }),
       set: (key, value, ttlMs, operation, callerKey) =>
         ttlMs === undefined
-          ? writer.write(key, operation, callerKey, ignore, "s", value)
-          : writer.write(key, operation, callerKey, ignore, "S", value, ttlText(ttlMs)),
+          ? writer.write(key, operation, callerKey, ignore, SET, value)
+          : writer.write(key, operation, callerKey, ignore, SET_TTL, value, ttlText(ttlMs)),
       setMany: (entries, ttlMs) =>
         Effect.asVoid(
           callSteps(() => {

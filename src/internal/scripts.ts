@@ -98,13 +98,16 @@ return #KEYS`,
  * deadline, the batch's tag base and tags-in-use marker (every key of a batch is in one slot, so they share
  * them), then per operation its code and arguments:
  *
- * - `s value`: SET; `S value ttl`: SET PX ttl; 1. A run of consecutive SETs with one ttl, or none (every
- *   write of `set-concurrent`), is one MSET and then one PEXPIREAT per key, as in `setMany`. Measured on
- *   128-write batches of 100-byte values (medians of 14 alternating rounds): 16 % less Redis time than a
- *   SET PX per key, and 28 % less than a SET per key without a ttl; a SET per key pays the fixed cost of a
- *   `redis.call` and a reply table in Lua for every key. The result is the same: a later write of a key in
- *   the run wins, MSET clears a previous ttl as SET does, and at `maxmemory` the run is refused as its SETs
- *   would be, each caller with the error.
+ * - `m count value…`: a run of `count` consecutive SETs without a ttl, one value per key (the run's keys
+ *   are the next `count` of KEYS); `M count ttl value…`: the same with one ttl, SET PX; 1 for each. The
+ *   batcher (WriteBatcher.ts) sends every run of SETs that way, a lone SET as a run of one. A run is one MSET
+ *   and then one PEXPIREAT per key, as in `setMany`. Measured on 128-write batches of 100-byte values
+ *   (medians of 14 alternating rounds): 16 % less Redis time than a SET PX per key, and 28 % less than a SET
+ *   per key without a ttl; a SET per key pays the fixed cost of a `redis.call` and a reply table in Lua for
+ *   every key. The run states its code and ttl once, not once per write, so a SET of a run costs one
+ *   argument (its value) besides its key, where it cost three. The result is the same: a later write of a
+ *   key in the run wins, MSET clears a previous ttl as SET does, and at `maxmemory` the run is refused as its
+ *   SETs would be, each caller with the error.
  * - `d`: DEL; 0 or 1.
  * - `e ttl`: PEXPIRE, or PERSIST when ttl is "persist"; 1 if the key exists.
  * - `i amount`: INCRBY; `I amount ttl`: INCRBY with the expiry set when it creates the key. Refused (and
@@ -141,19 +144,21 @@ local i = 1
 while i <= n do
   local k = KEYS[i]
   local op = ARGV[a]
-  if op == 's' or op == 'S' then
+  if op == 'm' or op == 'M' then
     -- A run of SETs with one ttl (or none): one MSET, then one absolute expiry per key (see setMany).
-    local width = op == 's' and 2 or 3
-    local ttl = op == 'S' and ARGV[a + 2] or nil
-    local kv = {k, ARGV[a + 1]}
-    local last = i
-    while last < n and ARGV[a + width] == op and (ttl == nil or ARGV[a + width + 2] == ttl) do
-      last = last + 1
-      a = a + width
-      kv[#kv + 1] = KEYS[last]
-      kv[#kv + 1] = ARGV[a + 1]
+    local last = i + tonumber(ARGV[a + 1]) - 1
+    local ttl = nil
+    a = a + 2
+    if op == 'M' then
+      ttl = ARGV[a]
+      a = a + 1
     end
-    a = a + width
+    local kv = {}
+    for j = i, last do
+      kv[#kv + 1] = KEYS[j]
+      kv[#kv + 1] = ARGV[a]
+      a = a + 1
+    end
     local r = redis.pcall('MSET', unpack(kv))
     if r.err then
       for j = i, last do out[j] = r end
