@@ -231,6 +231,47 @@ describe("RedisCache", () => {
     }).pipe(Effect.provide(RedisCache.layer({ url: server.url, keyPrefix: "r:" }))),
   )
 
+  it.live(
+    "a batch of increments gives each caller its own result, whatever runs its amounts and ttls form",
+    () =>
+      Effect.gen(function* () {
+        const cache = yield* Cache
+        yield* cache.set("inc:text", "not a number")
+        yield* cache.set("inc:old", "10", { ttl: "1 hour" })
+        // One scheduler round, so one batch: runs of one amount and ttl, broken by another amount, a ttl, a
+        // refused increment (its own error only) and a SET between them; a key repeated inside a run.
+        const results = yield* Effect.all(
+          [
+            cache.increment("inc:a"),
+            cache.increment("inc:b"),
+            cache.increment("inc:a"),
+            Effect.flip(cache.increment("inc:text")),
+            cache.increment("inc:a"),
+            cache.increment("inc:b", 5),
+            cache.increment("inc:c", 5),
+            cache.decrement("inc:c", 5),
+            cache.increment("inc:t", 1, { ttl: "1 minute" }),
+            cache.increment("inc:old", 1, { ttl: "1 minute" }),
+            cache.increment("inc:u", 1, { ttl: "2 minutes" }),
+            cache.set("inc:s", "x"),
+            cache.increment("inc:a"),
+          ],
+          { concurrency: "unbounded" },
+        )
+        const [a1, b1, a2, refused, a3, b2, c1, c2, t, old, u, , a4] = results
+        expect([a1, b1, a2, a3, b2, c1, c2, t, old, u, a4]).toEqual([1, 1, 2, 3, 6, 5, 0, 1, 11, 1, 4])
+        expect(refused).toMatchObject({ reason: "Command", operation: "increment", key: "inc:text" })
+        const pttl = (key: string) => Effect.promise(() => raw.pttl(`r:${key}`))
+        expect(yield* pttl("inc:a")).toBe(-1)
+        expect(yield* pttl("inc:t")).toBeGreaterThan(55_000)
+        expect(yield* pttl("inc:t")).toBeLessThanOrEqual(60_000)
+        // An existing key keeps its own ttl, as INCRBY does.
+        expect(yield* pttl("inc:old")).toBeGreaterThan(3_500_000)
+        expect(yield* pttl("inc:u")).toBeGreaterThan(115_000)
+        expect(yield* cache.get("inc:text")).toStrictEqual(Option.some("not a number"))
+      }).pipe(Effect.provide(RedisCache.layer({ url: server.url, keyPrefix: "r:" }))),
+  )
+
   it.live("setMany with a ttl is one Lua call, not one command per key", () =>
     Effect.gen(function* () {
       const cache = yield* Cache

@@ -83,9 +83,23 @@ export interface WriteBatcherOptions {
   readonly eagerBatch: number
 }
 
-/** The codes of a SET (`value`) and a SET PX (`value`, `ttl`): sent in runs, as `m` and `M` (scripts.ts). */
-export const SET = "s"
-export const SET_TTL = "S"
+/**
+ * The codes of the writes sent in runs (scripts.ts `writeBatch`): SET (`value`), SET PX (`value`, `ttl`),
+ * INCRBY (`amount`) and INCRBY with a ttl for a key it creates (`amount`, `ttl`).
+ *
+ * @since 0.2.0
+ * @category internal
+ */
+export const RunCode = { set: "m", setTtl: "M", incrBy: "i", incrByTtl: "I" } as const
+
+const SET = RunCode.set
+const SET_TTL = RunCode.setTtl
+const INCRBY = RunCode.incrBy
+const INCRBY_TTL = RunCode.incrByTtl
+
+/** Whether `next` joins the run `first` starts: the same code and ttl, and for INCRBY the same amount. */
+const sameRun = (first: Waiter, next: Waiter, set: boolean) =>
+  next.code === first.code && next.second === first.second && (set || next.first === first.first)
 
 const isOutage = (failure: BackendFailure) => failure.reason === "Connection" || failure.reason === "Timeout"
 
@@ -133,17 +147,19 @@ export const makeWriteBatcher = (options: WriteBatcherOptions) => {
     const args: Array<string> = [String(options.deadline(node)), ...options.batchArguments(batch[0]!.key)]
     for (let i = 0; i < batch.length; ) {
       const waiter = batch[i]!
-      if (waiter.code === SET || waiter.code === SET_TTL) {
-        // A run of SETs with one ttl (or none) goes as one operation: its code, its length and its ttl
-        // once, then one value per write (scripts.ts `writeBatch`, `m` and `M`).
+      const set = waiter.code === SET || waiter.code === SET_TTL
+      if (set || waiter.code === INCRBY || waiter.code === INCRBY_TTL) {
+        // A run of SETs with one ttl (or none), or of INCRBYs with one amount and ttl, goes as one
+        // operation: its code, its length and what its writes share once, then each SET's value
+        // (scripts.ts `writeBatch`, `m`/`M` and `i`/`I`).
         let end = i + 1
-        while (end < batch.length && batch[end]!.code === waiter.code && batch[end]!.second === waiter.second)
-          end++
-        args.push(waiter.code === SET ? "m" : "M", String(end - i))
+        while (end < batch.length && sameRun(waiter, batch[end]!, set)) end++
+        args.push(waiter.code, String(end - i))
+        if (!set) args.push(waiter.first!)
         if (waiter.second !== undefined) args.push(waiter.second)
         for (; i < end; i++) {
           keys[i] = batch[i]!.key
-          args.push(batch[i]!.first!)
+          if (set) args.push(batch[i]!.first!)
         }
         continue
       }

@@ -24,7 +24,7 @@ import { resumable } from "./resumable.js"
 import * as Scripts from "./scripts.js"
 import { makeServerClock, type ServerClock } from "./serverClock.js"
 import { makeTracking, type Tracking } from "./tracking.js"
-import { makeWriteBatcher, SET, SET_TTL } from "./WriteBatcher.js"
+import { makeWriteBatcher, RunCode } from "./WriteBatcher.js"
 
 /**
  * @since 0.2.0
@@ -638,8 +638,8 @@ export const makeRedisBackend = (
             }),
       set: (key, value, ttlMs, operation, callerKey) =>
         ttlMs === undefined
-          ? writer.write(key, operation, callerKey, ignore, SET, value)
-          : writer.write(key, operation, callerKey, ignore, SET_TTL, value, ttlText(ttlMs)),
+          ? writer.write(key, operation, callerKey, ignore, RunCode.set, value)
+          : writer.write(key, operation, callerKey, ignore, RunCode.setTtl, value, ttlText(ttlMs)),
       setMany: (entries, ttlMs) =>
         Effect.asVoid(
           callSteps(() => {
@@ -682,8 +682,16 @@ export const makeRedisBackend = (
       pttl: (key) => call(() => client.pttl(key), key),
       incrBy: (key, amount, ttlMs, operation, callerKey) =>
         ttlMs === undefined
-          ? writer.write(key, operation, callerKey, Number, "i", String(amount))
-          : writer.write(key, operation, callerKey, Number, "I", String(amount), ttlText(ttlMs)),
+          ? writer.write(key, operation, callerKey, Number, RunCode.incrBy, String(amount))
+          : writer.write(
+              key,
+              operation,
+              callerKey,
+              Number,
+              RunCode.incrByTtl,
+              String(amount),
+              ttlText(ttlMs),
+            ),
       deletePattern: (pattern) =>
         callSteps(async () => {
           // It may remove registries: this process registers again rather than trust its memo.

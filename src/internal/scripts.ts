@@ -110,8 +110,10 @@ return #KEYS`,
  *   SETs would be, each caller with the error.
  * - `d`: DEL; 0 or 1.
  * - `e ttl`: PEXPIRE, or PERSIST when ttl is "persist"; 1 if the key exists.
- * - `i amount`: INCRBY; `I amount ttl`: INCRBY with the expiry set when it creates the key. Refused (and
- *   undone) when the result is not a safe integer; the new value.
+ * - `i count amount`: a run of `count` INCRBYs of one amount (the next `count` of KEYS); `I count amount
+ *   ttl`: the same, each with the expiry set when it creates the key. Each is refused (and undone) when its
+ *   result is not a safe integer; the new value. As for SETs, the run states its amount and ttl once: an
+ *   increment in a run costs no argument besides its key, where it cost two or three.
  *
  * A ttl is its own code, not an empty argument: each argument costs Redis about 0.3 µs to parse and hand to
  * Lua (measured: 0.8 µs against 1.0-1.2 µs per operation of two and three arguments), a tenth of what an
@@ -206,28 +208,34 @@ while i <= n do
     end
     a = a + 2
   elseif op == 'i' or op == 'I' then
-    -- Whether INCRBY creates the key matters only for a ttl to set or a stale tag record to remove. Found
-    -- out by creating it (SET 0 NX, with the ttl), not by EXISTS: with CLIENT TRACKING on the connection,
-    -- every read-only command a script runs records all the script's keys (n² for a batch of n).
-    local ttl = op == 'I' and ARGV[a + 2] or nil
-    local created = false
-    if ttl ~= nil or tagged then
-      local r
-      if ttl == nil then r = redis.pcall('SET', k, '0', 'NX')
-      else r = redis.pcall('SET', k, '0', 'NX', 'PX', ttl) end
-      created = type(r) == 'table' and r.ok ~= nil
+    local last = i + tonumber(ARGV[a + 1]) - 1
+    local amount = ARGV[a + 2]
+    local ttl = op == 'I' and ARGV[a + 3] or nil
+    a = a + (ttl == nil and 3 or 4)
+    for j = i, last do
+      local key = KEYS[j]
+      -- Whether INCRBY creates the key matters only for a ttl to set or a stale tag record to remove. Found
+      -- out by creating it (SET 0 NX, with the ttl), not by EXISTS: with CLIENT TRACKING on the connection,
+      -- every read-only command a script runs records all the script's keys (n² for a batch of n).
+      local created = false
+      if ttl ~= nil or tagged then
+        local r
+        if ttl == nil then r = redis.pcall('SET', key, '0', 'NX')
+        else r = redis.pcall('SET', key, '0', 'NX', 'PX', ttl) end
+        created = type(r) == 'table' and r.ok ~= nil
+      end
+      local v = redis.pcall('INCRBY', key, amount)
+      if type(v) == 'table' then
+        out[j] = v
+      elseif v > 9007199254740991 or v < -9007199254740991 then
+        redis.call('DECRBY', key, amount)
+        out[j] = redis.error_reply('ERR result is outside the safe integer range; nothing was changed')
+      else
+        if created and tagged then redis.call('DEL', b .. 'k:' .. key) end
+        out[j] = v
+      end
     end
-    local v = redis.pcall('INCRBY', k, ARGV[a + 1])
-    if type(v) == 'table' then
-      out[i] = v
-    elseif v > 9007199254740991 or v < -9007199254740991 then
-      redis.call('DECRBY', k, ARGV[a + 1])
-      out[i] = redis.error_reply('ERR result is outside the safe integer range; nothing was changed')
-    else
-      if created and tagged then redis.call('DEL', b .. 'k:' .. k) end
-      out[i] = v
-    end
-    a = a + (ttl == nil and 2 or 3)
+    i = last
   else
     return redis.error_reply('ERR unknown batch operation ' .. tostring(op))
   end
