@@ -22,6 +22,8 @@ afterAll(async () => {
 })
 
 const commandCalls = (command: string) => countCalls(raw, command)
+/** PTTL of a key written through the caches below, whose prefix is `r:`. */
+const pttl = (key: string) => Effect.promise(() => raw.pttl(`r:${key}`))
 
 describe("RedisCache", () => {
   it.live("stores keys under the prefix and flushes only its own keys", () =>
@@ -206,7 +208,6 @@ describe("RedisCache", () => {
         ],
         { concurrency: "unbounded", discard: true },
       )
-      const pttl = (key: string) => Effect.promise(() => raw.pttl(`r:${key}`))
       expect(yield* cache.get("run:a")).toStrictEqual(Option.none())
       expect(yield* cache.get("run:b")).toStrictEqual(Option.some("2"))
       expect(yield* pttl("run:b")).toBe(-1)
@@ -261,7 +262,6 @@ describe("RedisCache", () => {
         const [a1, b1, a2, refused, a3, b2, c1, c2, t, old, u, , a4] = results
         expect([a1, b1, a2, a3, b2, c1, c2, t, old, u, a4]).toEqual([1, 1, 2, 3, 6, 5, 0, 1, 11, 1, 4])
         expect(refused).toMatchObject({ reason: "Command", operation: "increment", key: "inc:text" })
-        const pttl = (key: string) => Effect.promise(() => raw.pttl(`r:${key}`))
         expect(yield* pttl("inc:a")).toBe(-1)
         expect(yield* pttl("inc:t")).toBeGreaterThan(55_000)
         expect(yield* pttl("inc:t")).toBeLessThanOrEqual(60_000)

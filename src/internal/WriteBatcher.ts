@@ -92,11 +92,6 @@ export interface WriteBatcherOptions {
  */
 export const RunCode = { set: "m", setTtl: "M", incrBy: "i", incrByTtl: "I" } as const
 
-const SET = RunCode.set
-const SET_TTL = RunCode.setTtl
-const INCRBY = RunCode.incrBy
-const INCRBY_TTL = RunCode.incrByTtl
-
 /** Whether `next` joins the run `first` starts: the same code and ttl, and for INCRBY the same amount. */
 const sameRun = (first: Waiter, next: Waiter, set: boolean) =>
   next.code === first.code && next.second === first.second && (set || next.first === first.first)
@@ -147,8 +142,8 @@ export const makeWriteBatcher = (options: WriteBatcherOptions) => {
     const args: Array<string> = [String(options.deadline(node)), ...options.batchArguments(batch[0]!.key)]
     for (let i = 0; i < batch.length; ) {
       const waiter = batch[i]!
-      const set = waiter.code === SET || waiter.code === SET_TTL
-      if (set || waiter.code === INCRBY || waiter.code === INCRBY_TTL) {
+      const set = waiter.code === RunCode.set || waiter.code === RunCode.setTtl
+      if (set || waiter.code === RunCode.incrBy || waiter.code === RunCode.incrByTtl) {
         // A run of SETs with one ttl (or none), or of INCRBYs with one amount and ttl, goes as one
         // operation: its code, its length and what its writes share once, then each SET's value
         // (scripts.ts `writeBatch`, `m`/`M` and `i`/`I`).

@@ -275,15 +275,7 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
     return writeString("setJson", key, json.right, options).pipe(span("Cache.setJson"))
   }
 
-  const keyed =
-    <A>(operation: string, run: (prefixedKey: string) => Effect.Effect<A, BackendFailure>) =>
-    (key: string): Effect.Effect<A, CacheError> => {
-      const bad = checkKey(operation, key)
-      if (bad) return Effect.fail(bad)
-      return contextualized(run(withPrefix(key)), operation, key).pipe(span(`Cache.${operation}`))
-    }
-
-  /** `keyed` for the backend's hot single-key writes, which fail with the finished CacheError themselves. */
+  /** A single-key operation whose backend call fails with the finished CacheError (the hot writes). */
   const keyedWrite =
     <A>(operation: string, run: (prefixedKey: string, key: string) => Effect.Effect<A, CacheError>) =>
     (key: string): Effect.Effect<A, CacheError> => {
@@ -291,6 +283,10 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
       if (bad) return Effect.fail(bad)
       return span(`Cache.${operation}`)(run(withPrefix(key), key))
     }
+
+  /** A single-key operation whose backend call fails with a BackendFailure, given its context here. */
+  const keyed = <A>(operation: string, run: (prefixedKey: string) => Effect.Effect<A, BackendFailure>) =>
+    keyedWrite(operation, (prefixedKey, key) => contextualized(run(prefixedKey), operation, key))
 
   const expire = (key: string, ttl: Duration.DurationInput) => {
     const millis = expireTtlMillis(ttl)
