@@ -99,9 +99,9 @@ export interface ProviderConnectionCacheOptions {
   readonly defaultTtl: Duration.DurationInput
   /**
    * How many decoded connections the service keeps in memory, by connection id; the least recently read is
-   * dropped first when the bound is reached. Default 10,000. Each kept connection costs about 1.8 KB of heap
-   * with 48 bytes of ciphertext (the stored text, the decoded objects and the bookkeeping), plus about 2.4
-   * bytes per further byte of ciphertext (base64 text and decoded bytes): about 18 MB at the default bound.
+   * dropped first when the bound is reached. Default 10,000. Each kept connection costs about 1.4 KB of heap
+   * with 48 bytes of ciphertext (the stored text, the decoded fields and the bookkeeping), plus about 2.4
+   * bytes per further byte of ciphertext (base64 text and decoded bytes): about 14 MB at the default bound.
    * `0` turns the memo off: every hit is decoded. Must be a whole number (`Infinity` is not accepted: an
    * unbounded memo grows with every connection ever read).
    *
@@ -162,7 +162,7 @@ export const make = (
     }
     const cache = yield* Cache
     const defaultTtl = options.defaultTtl
-    const decodeConnection = makeConnectionDecoder(decodeCacheSize)
+    const decodeConnection = makeConnectionDecoder(decodeCacheSize, connectionKey)
     // One line per operation every few seconds during an outage, with the number of calls it stands for.
     const failOpenLog = makeFailOpenLog()
 
@@ -247,7 +247,7 @@ export const make = (
         onSuccess: (value) => onSuccess(id, key, value),
       })
     const traced = (id: string) => {
-      const key = connectionKey(id)
+      const key = decodeConnection.cacheKey(id)
       return lookup(id, key, cache.get(key)).pipe(
         withDomainSpan("ProviderConnectionCache.get", () => ({ connectionId: id })),
       )
@@ -258,7 +258,7 @@ export const make = (
     const getNow = (id: string): Effect.Effect<Option.Option<ProviderConnection>> => {
       try {
         if (spanCollectedNow()) return traced(id)
-        const key = connectionKey(id)
+        const key = decodeConnection.cacheKey(id)
         const read = cache.get(key)
         const answer = read instanceof ReadNow ? read.run() : read
         if (!Exit.isExit(answer)) return lookup(id, key, answer)

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { Cause, ConfigProvider, Effect, Either, Equal, Exit, Layer, Option, Schema } from "effect"
 import {
+  connectionKey,
   MemoryCache,
   ProviderConnection,
   ProviderConnectionCache,
@@ -18,7 +19,7 @@ const decodeJson = Schema.decodeUnknownEither(ProviderConnectionJson)
 /** The real decoder, counting its calls: a call is a memo miss. */
 const countingDecoder = (capacity: number) => {
   const counter = { decodes: 0 }
-  const decoder = makeConnectionDecoder(capacity, (text) => {
+  const decoder = makeConnectionDecoder(capacity, connectionKey, (text) => {
     counter.decodes++
     return decodeJson(text)
   })
@@ -86,6 +87,23 @@ describe("DecodeMemo", () => {
     }
   })
 
+  it("keeps the store's key of each kept entry, built once, and forgets it with the entry", () => {
+    const built: Array<string> = []
+    const memo = makeDecodeMemo<string>(2, (key) => {
+      built.push(key)
+      return `store:${key}`
+    })
+    expect(memo.storeKey("a")).toBeUndefined()
+    memo.set("a", "text-a", "A")
+    memo.set("a", "text-a2", "A2")
+    memo.set("b", "text-b", "B")
+    expect([memo.storeKey("a"), memo.storeKey("b")]).toStrictEqual(["store:a", "store:b"])
+    memo.set("c", "text-c", "C")
+    expect([memo.storeKey("a"), memo.storeKey("c")]).toStrictEqual([undefined, "store:c"])
+    expect(built).toStrictEqual(["a", "b", "c"])
+    expect(makeDecodeMemo<string>(0).storeKey("a")).toBeUndefined()
+  })
+
   it("keeps nothing at capacity 0", () => {
     const memo = makeDecodeMemo<string>(0)
     memo.set("a", "text-a", "A")
@@ -119,6 +137,22 @@ describe("the connection decoder's memo", () => {
     expect(counter.decodes).toBe(1)
     decoder(hot[1]!.id, hot[1]!.text)
     expect(counter.decodes).toBe(2)
+  })
+
+  it("gives the Cache key of an id, kept or not", () => {
+    const { decoder } = countingDecoder(1)
+    const first = stored(1)
+    const second = stored(2)
+    expect(decoder.cacheKey(first.id)).toBe(connectionKey(first.id))
+    decoder(first.id, first.text)
+    expect(decoder.memo.storeKey(first.id)).toBe(connectionKey(first.id))
+    expect(decoder.cacheKey(first.id)).toBe(connectionKey(first.id))
+    decoder(second.id, second.text)
+    expect(decoder.memo.storeKey(first.id)).toBeUndefined()
+    expect([decoder.cacheKey(first.id), decoder.cacheKey(second.id)]).toStrictEqual([
+      connectionKey(first.id),
+      connectionKey(second.id),
+    ])
   })
 
   it("serves a changed entry by decoding it, and never keeps failures", () => {
