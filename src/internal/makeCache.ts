@@ -277,21 +277,26 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
 
   /** A single-key operation whose backend call fails with the finished CacheError (the hot writes). */
   const keyedWrite =
-    <A>(operation: string, run: (prefixedKey: string, key: string) => Effect.Effect<A, CacheError>) =>
+    <A>(
+      operation: string,
+      run: (prefixedKey: string, operation: string, key: string) => Effect.Effect<A, CacheError>,
+    ) =>
     (key: string): Effect.Effect<A, CacheError> => {
       const bad = checkKey(operation, key)
       if (bad) return Effect.fail(bad)
-      return span(`Cache.${operation}`)(run(withPrefix(key), key))
+      return span(`Cache.${operation}`)(run(withPrefix(key), operation, key))
     }
 
   /** A single-key operation whose backend call fails with a BackendFailure, given its context here. */
   const keyed = <A>(operation: string, run: (prefixedKey: string) => Effect.Effect<A, BackendFailure>) =>
-    keyedWrite(operation, (prefixedKey, key) => contextualized(run(prefixedKey), operation, key))
+    keyedWrite(operation, (prefixedKey, operation, key) => contextualized(run(prefixedKey), operation, key))
 
   const expire = (key: string, ttl: Duration.DurationInput) => {
     const millis = expireTtlMillis(ttl)
     if (Either.isLeft(millis)) return Effect.fail(invalid("expire", key, millis.left))
-    return keyedWrite("expire", (k, callerKey) => backend.expire(k, millis.right, "expire", callerKey))(key)
+    return keyedWrite("expire", (k, operation, callerKey) =>
+      backend.expire(k, millis.right, operation, callerKey),
+    )(key)
   }
 
   const ttl = keyed("ttl", (k) =>
@@ -302,7 +307,7 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
     if (!isValidAmount(amount)) return Effect.fail(invalid(operation, key, "amount must be a safe integer"))
     const ttl = writeTtlMillis(options?.ttl)
     if (Either.isLeft(ttl)) return Effect.fail(invalid(operation, key, ttl.left))
-    return keyedWrite(operation, (k, callerKey) =>
+    return keyedWrite(operation, (k, operation, callerKey) =>
       backend.incrBy(k, amount, ttl.right, operation, callerKey),
     )(key)
   }
@@ -450,7 +455,7 @@ export const makeCache = (backend: Backend, options: FrontOptions = {}): Cache.S
     getJson,
     set,
     setJson,
-    delete: keyedWrite("delete", (k, callerKey) => backend.delete(k, "delete", callerKey)),
+    delete: keyedWrite("delete", backend.delete),
     exists: keyed("exists", backend.exists),
     expire,
     ttl,
